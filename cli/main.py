@@ -1,0 +1,28 @@
+"""The ``vqcodec`` command: one click group; each subcommand parses, calls one library function, prints."""
+
+from __future__ import annotations
+
+import click
+
+import vqcodec
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(vqcodec.__version__, prog_name="vqcodec")
+def cli() -> None:
+    """vqcodec: neural compression of images, speech and video with learned VQ-VAE codecs.
+
+    \b
+    Examples:
+      vqcodec encode img.png -o img.vq
+      vqcodec decode img.vq -o out.png
+    """
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="vqcodec")
+
+
+if __name__ == "__main__":
+    main()

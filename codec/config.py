@@ -1,0 +1,159 @@
+"""Frozen dataclass configurations for every vqcodec building block.
+
+Configs are plain data: they serialise to JSON (``to_dict``/``from_dict``) so a weights file or a checkpoint
+can rebuild its model from the file alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+T = TypeVar("T")
+
+
+def _build(cls: type[T], data: dict[str, Any]) -> T:
+    """Build dataclass ``cls`` from a dict, recursing into nested dataclass fields and rejecting unknown keys."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{cls.__name__}: expected a mapping, got {type(data).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ValueError(f"{cls.__name__}: unknown config key(s): {', '.join(unknown)}")
+    kwargs: dict[str, Any] = {}
+    for name, value in data.items():
+        ftype = fields[name].type
+        sub = _NESTED.get((cls.__name__, name))
+        if sub is not None and isinstance(value, dict):
+            value = _build(sub, value)
+        elif isinstance(value, list) and "tuple" in str(ftype):
+            value = tuple(value)
+        kwargs[name] = value
+    return cls(**kwargs)
+
+
+class ConfigMixin:
+    """``to_dict``/``from_dict`` for frozen config dataclasses."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls: type[T], data: dict[str, Any]) -> T:
+        return _build(cls, data)
+
+
+@dataclass(frozen=True)
+class VQConfig(ConfigMixin):
+    """Vector quantizer (optionally residual) with an EMA or gradient-learned codebook.
+
+    Attributes:
+        codebook_size: number of codewords K.
+        codebook_dim: vector length D.
+        num_stages: residual stages S (1 = plain VQ).
+        quantizer_dropout: probability, per training forward, of using a random number 1..S of stages.
+        ema: learn the codebook by exponential moving averages (True) or by the codebook loss (False).
+        decay: EMA decay g.
+        epsilon: Laplace smoothing constant for the EMA cluster sizes.
+        commitment_weight: beta of the commitment loss.
+        kmeans_init: initialise the codebook by k-means on the first training batch.
+        kmeans_iters: Lloyd iterations of that k-means.
+        dead_code_threshold: EMA cluster size below which a code is dead and restarted (0 disables).
+        sync_distributed: all-reduce EMA statistics across torch.distributed ranks.
+        search_chunk: rows per chunk of the nearest-codeword search (bounds memory to chunk x K).
+    """
+
+    codebook_size: int = 512
+    codebook_dim: int = 64
+    num_stages: int = 1
+    quantizer_dropout: float = 0.0
+    ema: bool = True
+    decay: float = 0.99
+    epsilon: float = 1e-5
+    commitment_weight: float = 0.25
+    kmeans_init: bool = True
+    kmeans_iters: int = 10
+    dead_code_threshold: float = 1.0
+    sync_distributed: bool = False
+    search_chunk: int = 8192
+
+    def __post_init__(self) -> None:
+        if self.codebook_size < 2 or self.codebook_dim < 1 or self.num_stages < 1:
+            raise ValueError("VQConfig: codebook_size >= 2, codebook_dim >= 1 and num_stages >= 1 are required")
+        if not 0.0 <= self.decay < 1.0:
+            raise ValueError(f"VQConfig: decay must be in [0, 1), got {self.decay}")
+        if not 0.0 <= self.quantizer_dropout <= 1.0:
+            raise ValueError(f"VQConfig: quantizer_dropout must be in [0, 1], got {self.quantizer_dropout}")
+
+
+@dataclass(frozen=True)
+class NetConfig(ConfigMixin):
+    """Convolutional encoder/decoder shape shared by the VQ-VAE and the Gaussian VAE.
+
+    Attributes:
+        dims: spatial dimensionality of the data: 1 (audio), 2 (image) or 3 (video).
+        in_channels: channels of the media tensor (3 for RGB, 1 for mono audio).
+        hidden: channels after the stem; doubled at each downsampling up to ``max_hidden``.
+        max_hidden: channel cap.
+        strides: one downsampling per entry, by that factor along every grid axis; the model stride is their product.
+        num_res_blocks: residual blocks at the bottleneck of the encoder and of the decoder.
+    """
+
+    dims: int = 2
+    in_channels: int = 3
+    hidden: int = 64
+    max_hidden: int = 128
+    strides: tuple[int, ...] = (2, 2, 2)
+    num_res_blocks: int = 2
+
+    def __post_init__(self) -> None:
+        if self.dims not in (1, 2, 3):
+            raise ValueError(f"NetConfig: dims must be 1, 2 or 3, got {self.dims}")
+        if any(int(s) < 1 for s in self.strides) or self.hidden < 1 or self.in_channels < 1:
+            raise ValueError("NetConfig: strides >= 1, hidden >= 1 and in_channels >= 1 are required")
+
+    @property
+    def total_stride(self) -> int:
+        """Product of the strides: media sizes are padded to a multiple of it."""
+        return int(math.prod(self.strides))
+
+    def channels(self, level: int) -> int:
+        """Channels after ``level`` downsamplings."""
+        return min(self.hidden * 2**level, self.max_hidden)
+
+
+@dataclass(frozen=True)
+class VQVAEConfig(ConfigMixin):
+    """A VQ-VAE: ``net`` encoder/decoder around a (residual) vector quantizer ``vq``."""
+
+    net: NetConfig = field(default_factory=NetConfig)
+    vq: VQConfig = field(default_factory=VQConfig)
+    recon_loss: Literal["l2", "l1"] = "l2"
+
+
+@dataclass(frozen=True)
+class GaussianVAEConfig(ConfigMixin):
+    """A Gaussian VAE: the encoder gives ``(mean, log_var)`` of ``latent_dim`` channels, prior N(0, I).
+
+    Attributes:
+        recon_loss: ``"bce"`` (summed Bernoulli cross-entropy, data in [0, 1]) or ``"l2"`` (``0.5 * ||x_hat - x||^2``).
+        kl_weight: multiplier of the KL term (1.0 = the ELBO).
+    """
+
+    net: NetConfig = field(default_factory=NetConfig)
+    latent_dim: int = 16
+    recon_loss: Literal["bce", "l2"] = "l2"
+    kl_weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.recon_loss not in ("bce", "l2"):
+            raise ValueError(f"GaussianVAEConfig: recon_loss must be 'bce' or 'l2', got {self.recon_loss!r}")
+
+
+_NESTED: dict[tuple[str, str], type] = {
+    ("VQVAEConfig", "net"): NetConfig,
+    ("VQVAEConfig", "vq"): VQConfig,
+    ("GaussianVAEConfig", "net"): NetConfig,
+}

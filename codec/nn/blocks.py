@@ -1,0 +1,82 @@
+"""Dimension-generic convolutional building blocks (``dims`` = 1, 2 or 3 picks Conv1d/2d/3d)."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from vqcodec.config import NetConfig
+
+_CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
+_CONV_T = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}
+
+
+def conv(dims: int, c_in: int, c_out: int, kernel: int = 3, stride: int = 1) -> nn.Module:
+    """A ``dims``-D convolution with 'same' padding for odd kernels (stride 1)."""
+    return _CONV[dims](c_in, c_out, kernel, stride=stride, padding=kernel // 2)
+
+
+def downsample(dims: int, c_in: int, c_out: int, stride: int) -> nn.Module:
+    """Strided convolution dividing every grid axis by ``stride`` exactly (kernel ``s + 2*(s//2)``)."""
+    pad = stride // 2
+    return _CONV[dims](c_in, c_out, stride + 2 * pad, stride=stride, padding=pad)
+
+
+def upsample(dims: int, c_in: int, c_out: int, stride: int) -> nn.Module:
+    """Transposed convolution multiplying every grid axis by ``stride`` exactly."""
+    pad = stride // 2
+    return _CONV_T[dims](c_in, c_out, stride + 2 * pad, stride=stride, padding=pad)
+
+
+class ResBlock(nn.Module):
+    """``x + conv1x1(act(conv3x3(act(x))))`` on ``(B, C, *grid)``."""
+
+    def __init__(self, dims: int, channels: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.GELU(), conv(dims, channels, channels, 3), nn.GELU(), conv(dims, channels, channels, 1)
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.body(x)
+
+
+class Encoder(nn.Module):
+    """``x (B, in_channels, *grid)`` -> ``(B, out_channels, *grid / total_stride)``.
+
+    stem conv -> [GELU, strided conv] per stride -> residual blocks -> GELU -> 1x1 conv
+    """
+
+    def __init__(self, net: NetConfig, out_channels: int) -> None:
+        super().__init__()
+        d = net.dims
+        layers: list[nn.Module] = [conv(d, net.in_channels, net.channels(0), 3)]
+        for level, s in enumerate(net.strides):
+            layers += [nn.GELU(), downsample(d, net.channels(level), net.channels(level + 1), s)]
+        top = net.channels(len(net.strides))
+        layers += [ResBlock(d, top) for _ in range(net.num_res_blocks)]
+        layers += [nn.GELU(), conv(d, top, out_channels, 1)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+
+class Decoder(nn.Module):
+    """``z (B, in_channels, *latent_grid)`` -> ``(B, out_channels, *latent_grid * total_stride)``.
+
+    conv -> residual blocks -> [GELU, transposed conv] per stride (reversed) -> GELU -> conv
+    """
+
+    def __init__(self, net: NetConfig, in_channels: int) -> None:
+        super().__init__()
+        d = net.dims
+        top = net.channels(len(net.strides))
+        layers: list[nn.Module] = [conv(d, in_channels, top, 3)]
+        layers += [ResBlock(d, top) for _ in range(net.num_res_blocks)]
+        for level in reversed(range(len(net.strides))):
+            layers += [nn.GELU(), upsample(d, net.channels(level + 1), net.channels(level), net.strides[level])]
+        layers += [nn.GELU(), conv(d, net.channels(0), net.in_channels, 3)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z)
