@@ -1,10 +1,18 @@
-"""The ``vqcodec`` command: one click group; each subcommand parses, calls one library function, prints."""
+"""The ``vqcodec`` command: one click group; each subcommand parses, calls one library function, prints.
+
+Each subcommand lives in its own module ``vqcodec.cli.<name>`` exposing a click command named ``command``;
+``_SUBCOMMANDS`` lists them.
+"""
 
 from __future__ import annotations
+
+import importlib
 
 import click
 
 import vqcodec
+
+_SUBCOMMANDS: tuple[str, ...] = ()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,6 +25,10 @@ def cli() -> None:
       vqcodec encode img.png -o img.vq
       vqcodec decode img.vq -o out.png
     """
+
+
+for _name in _SUBCOMMANDS:
+    cli.add_command(importlib.import_module(f"vqcodec.cli.{_name}").command)
 
 
 def main() -> None:

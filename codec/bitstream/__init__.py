@@ -1,0 +1,1 @@
+"""The .vq container: header, payload sections, CRC, typed errors."""

@@ -1,0 +1,1 @@
+"""Entropy coding: probability quantization and constriction range coding of index grids and Gaussian latents."""

@@ -1,0 +1,1 @@
+"""Media I/O: images, audio, video; padding, cropping, tiling."""

@@ -1,0 +1,1 @@
+"""Priors over index grids: factorized (unigram) and PixelCNN."""
