@@ -58,7 +58,7 @@ def test_gaussian_vae_forward(dims: int, shape: tuple[int, ...], loss: str) -> N
     assert torch.allclose(out.loss, expected, rtol=1e-5)
     out.loss.backward()
     if loss == "bce":
-        assert 0 <= float(out.x_hat.min()) and float(out.x_hat.max()) <= 1
+        assert 0 <= float(out.x_hat.detach().min()) and float(out.x_hat.detach().max()) <= 1
 
 
 def test_gaussian_vae_learns(image_crops: torch.Tensor) -> None:

@@ -1,0 +1,118 @@
+"""`vqcodec train`: end to end, resume equivalence, torchrun DDP, clear errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from vqcodec import VQVAE, VQVAEConfig
+from vqcodec.cli.main import cli
+from vqcodec.train import TrainConfig, train
+from vqcodec.train.checkpoint import load_checkpoint
+from vqcodec.weights_io import load_weights
+
+TINY = {"net": {"hidden": 8, "max_hidden": 16, "strides": [2, 2], "num_res_blocks": 1},
+        "vq": {"codebook_size": 16, "codebook_dim": 4, "num_stages": 2, "quantizer_dropout": 0.5}}
+
+
+def _cfg(samples: Path, out: Path, **kw: object) -> TrainConfig:
+    base = dict(kind="vqvae", model=TINY, data=str(samples), crop=32, val_crop=32, val_items=2, batch_size=2,
+                steps=6, warmup=2, eval_every=3, ckpt_every=3, out=str(out), workers=0, threads=1, log_every=1)
+    base.update(kw)
+    return TrainConfig(**base)  # type: ignore[arg-type]
+
+
+def test_end_to_end_checkpoint_and_export(samples_dir: Path, tmp_path: Path) -> None:
+    result = train(_cfg(samples_dir, tmp_path / "run"), progress=False)
+    assert result.step == 6 and result.checkpoint.is_file()
+    assert "psnr" in result.val_metrics
+    rows = (tmp_path / "run" / "metrics.csv").read_text().splitlines()
+    assert rows[0] == "step,split,name,value" and any(",val,psnr," in r for r in rows)
+    out = tmp_path / "m.safetensors"
+    res = CliRunner().invoke(cli, ["export", str(tmp_path / "run"), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    wf = load_weights(out)
+    assert wf.kind == "vqvae" and wf.training["steps"] == 6
+    model = VQVAE(VQVAEConfig.from_dict(wf.config["model"]))
+    model.load_state_dict(wf.tensors["model"])
+    x = torch.rand(1, 3, 32, 32)
+    idx = model.eval().encode(x)
+    assert idx.shape == (1, 8, 8, 2) and model.decode(idx).shape == x.shape
+
+
+def test_resume_after_sigterm_equals_uninterrupted_run(samples_dir: Path, tmp_path: Path) -> None:
+    steps = 40
+    full = train(_cfg(samples_dir, tmp_path / "full", steps=steps, ckpt_every=100, eval_every=100), progress=False)
+    run = tmp_path / "cut"
+    cfg = _cfg(samples_dir, run, steps=steps, ckpt_every=100, eval_every=100)
+    code = ("import sys, json; from vqcodec.train import TrainConfig, train; "
+            "train(TrainConfig(**json.loads(sys.argv[1])), progress=False)")
+    proc = subprocess.Popen([sys.executable, "-c", code, json.dumps(cfg.to_dict())])
+    metrics = run / "metrics.csv"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if metrics.exists() and metrics.read_text().count(",train,loss,") >= 3:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=120) == 0
+    stopped = load_checkpoint(run)["step"]
+    assert 3 <= stopped < steps, "the run should have been interrupted midway"
+    resumed = train(cfg, resume=True, progress=False)
+    assert resumed.step == steps
+    a, b = load_checkpoint(tmp_path / "full")["model"], load_checkpoint(run)["model"]
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    assert full.step == steps
+
+
+def test_torchrun_two_ranks_identical_codebooks(samples_dir: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29531",
+           "-m", "vqcodec.train", "--data", str(samples_dir), "--out", str(tmp_path / "ddp"), "--steps", "4",
+           "--batch-size", "2", "--crop", "32", "--workers", "0", "--threads", "1", "--no-progress",
+           "--set", f"model={json.dumps(TINY)}", "--set", "val_crop=32", "--set", "val_items=2"]
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    digests = load_checkpoint(tmp_path / "ddp")["ddp_codebook_digests"]
+    assert len(digests) == 2 and digests[0] == digests[1]
+
+
+@pytest.mark.parametrize("make", ["missing", "empty", "not_images", "corrupt"])
+def test_bad_data_folders_give_one_line_errors(tmp_path: Path, make: str) -> None:
+    folder = tmp_path / "data"
+    if make != "missing":
+        folder.mkdir()
+    if make == "not_images":
+        (folder / "notes.txt").write_text("hello")
+    if make == "corrupt":
+        (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    res = CliRunner().invoke(cli, ["train", "--data", str(folder), "--out", str(tmp_path / "o")])
+    assert res.exit_code != 0
+    assert res.output.startswith("Error: ") and len(res.output.strip().splitlines()) == 1, res.output
+
+
+@pytest.mark.parametrize("args", [["--set", "model.vq.codebook_sise=3"], ["--set", "bogus=1"], ["--set", "nokey"],
+                                  ["--kind", "vqvae", "--steps", "0"]])
+def test_bad_configs_give_one_line_errors(samples_dir: Path, tmp_path: Path, args: list[str]) -> None:
+    res = CliRunner().invoke(cli, ["train", "--data", str(samples_dir), "--out", str(tmp_path / "o"), *args])
+    assert res.exit_code != 0
+    assert res.output.startswith("Error: ") and len(res.output.strip().splitlines()) == 1, res.output
+
+
+def test_checkpoint_of_another_model_is_rejected(samples_dir: Path, tmp_path: Path) -> None:
+    train(_cfg(samples_dir, tmp_path / "run", steps=2), progress=False)
+    other = _cfg(samples_dir, tmp_path / "run", steps=4, model={**TINY, "vq": {**TINY["vq"], "codebook_size": 8}})
+    with pytest.raises(ValueError, match="other settings"):
+        train(other, resume=True, progress=False)
+    with pytest.raises(ValueError, match="--resume"):
+        train(_cfg(samples_dir, tmp_path / "run"), progress=False)

@@ -1,0 +1,133 @@
+"""Training configuration: one frozen dataclass, loadable from JSON/TOML and overridable by ``key=value`` flags."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from vqcodec.config import GaussianVAEConfig, VQVAEConfig
+
+Kind = Literal["vqvae", "gaussian", "prior"]
+KINDS: tuple[str, ...] = ("vqvae", "gaussian", "prior")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run needs; stored in every checkpoint.
+
+    Attributes:
+        kind: ``vqvae`` (stage 1), ``prior`` (stage 2: the prior over a frozen VQ-VAE's indices) or ``gaussian``.
+        model: the model config as a dict (``VQVAEConfig``/``GaussianVAEConfig`` fields; for ``prior`` the
+            ``PriorConfig`` fields); unknown keys are errors.
+        data: training folder; ``val_data``: held-out folder (default: every ``val_every_nth`` file of ``data``).
+        modality: ``image`` for now (audio and video datasets plug in with their modalities).
+        crop: training crop side in pixels (a multiple of the model stride); ``val_crop`` for evaluation.
+        steps: total optimizer steps; ``lr`` peak learning rate with ``warmup`` linear steps then cosine decay.
+        init_from: checkpoint/weights to start from; ``adapt_codebook``: freeze encoder/decoder and re-learn the
+            codebook (k-means re-initialisation + EMA) on ``data``.
+        base_model: for ``kind="prior"``: the frozen VQ-VAE (checkpoint, weights file or built-in name).
+    """
+
+    kind: Kind = "vqvae"
+    model: dict[str, Any] = field(default_factory=dict)
+    data: str = ""
+    val_data: str = ""
+    val_every_nth: int = 25
+    modality: Literal["image"] = "image"
+    crop: int = 128
+    val_crop: int = 256
+    val_items: int = 16
+    batch_size: int = 16
+    steps: int = 10_000
+    lr: float = 1e-3
+    warmup: int = 200
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    seed: int = 0
+    workers: int = 1
+    threads: int = 0
+    device: str = "cpu"
+    out: str = "runs/default"
+    log_every: int = 10
+    eval_every: int = 500
+    ckpt_every: int = 500
+    init_from: str = ""
+    adapt_codebook: bool = False
+    base_model: str = ""
+    tensorboard: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown kind {self.kind!r}; choose one of {', '.join(KINDS)}")
+        if self.steps < 1 or self.batch_size < 1 or self.crop < 1 or self.lr <= 0:
+            raise ValueError("steps, batch_size, crop and lr must be positive")
+
+    def model_config(self) -> VQVAEConfig | GaussianVAEConfig:
+        """The typed model config (VQ-VAE or Gaussian VAE) built from ``model``."""
+        if self.kind == "gaussian":
+            return GaussianVAEConfig.from_dict(self.model)
+        return VQVAEConfig.from_dict(self.model)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(f"unknown config key(s): {', '.join(unknown)}")
+        return cls(**data)
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _set_path(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    node = tree
+    for k in keys[:-1]:
+        node = node.setdefault(k, {})
+        if not isinstance(node, dict):
+            raise ValueError(f"cannot set {dotted}: {k} is not a mapping")
+    node[keys[-1]] = value
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a JSON (``.json``) or TOML (``.toml``) config file into a dict."""
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"config file not found: {p}")
+    text = p.read_text()
+    try:
+        if p.suffix == ".toml":
+            import tomllib
+
+            return tomllib.loads(text)
+        return dict(json.loads(text))
+    except Exception as exc:  # noqa: BLE001 - any parse error becomes one line
+        raise ValueError(f"cannot parse config {p}: {exc}") from None
+
+
+def build_config(base: dict[str, Any], overrides: dict[str, Any], sets: tuple[str, ...] = ()) -> TrainConfig:
+    """Merge a file config, explicit flag values (None = not given) and ``key.sub=value`` strings; validate."""
+    tree = json.loads(json.dumps(base))
+    for key, value in overrides.items():
+        if value is not None:
+            tree[key] = value
+    for item in sets:
+        if "=" not in item:
+            raise ValueError(f"--set expects key=value, got {item!r}")
+        key, text = item.split("=", 1)
+        _set_path(tree, key.strip(), _parse_value(text))
+    cfg = TrainConfig.from_dict(tree)
+    if cfg.kind != "prior":
+        cfg.model_config()  # validates the model keys now, not at step 1
+    return cfg

@@ -1,0 +1,38 @@
+"""Checkpoint -> weights file (safetensors + config + training summary)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vqcodec.weights_io import save_weights
+
+from vqcodec.train.checkpoint import load_checkpoint
+from vqcodec.train.config import TrainConfig
+from vqcodec.train.tasks import build_task
+
+
+def export_checkpoint(checkpoint: str | Path, out: str | Path, half: bool = False) -> str:
+    """Write the model of ``checkpoint`` (a ``last.pt`` or its folder) to ``out``; returns the file's sha256."""
+    ck = load_checkpoint(checkpoint)
+    cfg = TrainConfig.from_dict({**ck["config"], "init_from": "", "adapt_codebook": False})
+    if not cfg.model and ck["config"].get("init_from"):
+        cfg = TrainConfig.from_dict({**cfg.to_dict(), "model": _model_dict(ck)})
+    task = build_task(cfg, distributed=False)
+    task.model.load_state_dict(ck["model"])
+    kind, config, components = task.export()
+    summary = {
+        "steps": ck["step"],
+        "wall_s": round(float(ck["wall_s"]), 1),
+        "data": cfg.data,
+        "command": ck.get("argv", ""),
+        "val_metrics": ck.get("val_metrics", {}),
+        "init_from": ck["config"].get("init_from", ""),
+    }
+    return save_weights(out, kind, config, components, summary, half=half)
+
+
+def _model_dict(ck: dict) -> dict:
+    """Model config of a run started with ``--init-from`` (stored in its source)."""
+    from vqcodec.train.tasks import _source
+
+    return _source(ck["config"]["init_from"])[1]

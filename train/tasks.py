@@ -1,0 +1,182 @@
+"""What is trained: one ``Task`` per model kind, all driven by the same loop (``vqcodec.train.loop``).
+
+A task owns its model, computes the training loss of a batch, evaluates a held-out set and says what to export.
+New kinds (priors, audio/video models) plug in as new tasks, not new loops.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from vqcodec import VQVAE, GaussianVAE
+from vqcodec.config import GaussianVAEConfig, VQVAEConfig
+from vqcodec.metrics import psnr
+
+
+class Task(ABC):
+    """A trainable model plus its loss and evaluation. ``forward_module`` may be a DDP wrapper of ``model``."""
+
+    kind: str
+    model: nn.Module
+    forward_module: nn.Module
+
+    def parameters(self) -> list[nn.Parameter]:
+        return [p for p in self.model.parameters() if p.requires_grad]
+
+    @abstractmethod
+    def train_step(self, x: Tensor) -> tuple[Tensor, dict[str, float]]:
+        """Loss (scalar, differentiable) and metrics of one batch ``x (B, C, *grid)``."""
+
+    @abstractmethod
+    def evaluate(self, batches: Iterable[Tensor]) -> dict[str, float]:
+        """Held-out metrics (the model is put in eval mode and back)."""
+
+    @abstractmethod
+    def export(self) -> tuple[str, dict[str, Any], dict[str, dict[str, Tensor]]]:
+        """``(kind, config dict, {component: state_dict})`` for a weights file."""
+
+
+def _mse_psnr(mse: float) -> float:
+    return 10.0 * math.log10(1.0 / max(mse, 1e-12))
+
+
+class VQVAETask(Task):
+    """Stage 1: reconstruction + VQ losses; EMA codebooks, k-means init and dead-code restarts happen in forward."""
+
+    kind = "vqvae"
+
+    def __init__(self, config: VQVAEConfig, distributed: bool, adapt_codebook: bool = False) -> None:
+        if distributed:
+            config = dataclasses.replace(config, vq=dataclasses.replace(config.vq, sync_distributed=True))
+        self.config = config
+        self.model = VQVAE(config)
+        self.forward_module = self.model
+        self.adapt_codebook = adapt_codebook
+
+    def prepare_adaptation(self) -> None:
+        """Freeze encoder/decoder and make every codebook re-initialise by k-means on the next batch."""
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+        for module in self.model.modules():
+            if hasattr(module, "initialized") and isinstance(module.initialized, Tensor):
+                module.initialized.fill_(False)
+
+    def train_step(self, x: Tensor) -> tuple[Tensor, dict[str, float]]:
+        if self.adapt_codebook:
+            self.model.encoder.eval(), self.model.decoder.eval()
+        out = self.forward_module(x)
+        mse = float(out.recon_loss.detach())
+        return out.loss, {
+            "loss": float(out.loss.detach()),
+            "mse": mse,
+            "psnr": _mse_psnr(mse),
+            "commit": float(out.commit_loss.detach()),
+            "perplexity": out.perplexity,
+            "dead": out.dead_fraction,
+        }
+
+    @torch.no_grad()
+    def evaluate(self, batches: Iterable[Tensor]) -> dict[str, float]:
+        was = self.model.training
+        self.model.eval()
+        psnrs, used = [], None
+        k = self.config.vq.codebook_size
+        for x in batches:
+            out = self.model(x)
+            psnrs += [psnr(out.x_hat[i].clamp(0, 1), x[i]) for i in range(x.shape[0])]
+            flat = out.indices.reshape(-1, out.indices.shape[-1])
+            hits = torch.stack([torch.bincount(flat[:, s], minlength=k) > 0 for s in range(flat.shape[1])])
+            used = hits if used is None else used | hits
+        self.model.train(was)
+        stages = self.config.vq.num_stages
+        return {
+            "psnr": sum(psnrs) / max(len(psnrs), 1),
+            "codebook_usage": float(used.float().mean()) if used is not None else 0.0,
+            "bits_per_index_uniform": math.log2(k),
+            "bpp_uniform": stages * math.log2(k) / self.model.stride ** (self.config.net.dims),
+        }
+
+    def export(self) -> tuple[str, dict[str, Any], dict[str, dict[str, Tensor]]]:
+        cfg = dataclasses.replace(self.config, vq=dataclasses.replace(self.config.vq, sync_distributed=False))
+        return "vqvae", {"model": cfg.to_dict()}, {"model": self.model.state_dict()}
+
+
+class GaussianTask(Task):
+    """Gaussian VAE: reconstruction + KL (negative ELBO per item)."""
+
+    kind = "gaussian"
+
+    def __init__(self, config: GaussianVAEConfig) -> None:
+        self.config = config
+        self.model = GaussianVAE(config)
+        self.forward_module = self.model
+
+    def train_step(self, x: Tensor) -> tuple[Tensor, dict[str, float]]:
+        out = self.forward_module(x)
+        mse = float((out.x_hat.detach() - x).pow(2).mean())
+        return out.loss, {"loss": float(out.loss.detach()), "kl": float(out.kl.detach()), "psnr": _mse_psnr(mse)}
+
+    @torch.no_grad()
+    def evaluate(self, batches: Iterable[Tensor]) -> dict[str, float]:
+        was = self.model.training
+        self.model.eval()
+        psnrs, kls = [], []
+        for x in batches:
+            out = self.model(x)
+            psnrs += [psnr(out.x_hat[i].clamp(0, 1), x[i]) for i in range(x.shape[0])]
+            kls.append(float(out.kl))
+        self.model.train(was)
+        n_latent = self.config.latent_dim
+        return {"psnr": sum(psnrs) / max(len(psnrs), 1), "kl_nats": sum(kls) / max(len(kls), 1), "latent_dim": n_latent}
+
+    def export(self) -> tuple[str, dict[str, Any], dict[str, dict[str, Tensor]]]:
+        return "gaussian", {"model": self.config.to_dict()}, {"model": self.model.state_dict()}
+
+
+def _source(path: str) -> tuple[str, dict[str, Any], dict[str, Tensor]]:
+    """``(kind, model config dict, model state)`` of a training checkpoint or a weights file."""
+    from vqcodec.weights_io import load_weights
+
+    from vqcodec.train.checkpoint import load_checkpoint
+
+    if path.endswith(".safetensors"):
+        wf = load_weights(path)
+        return wf.kind, wf.config["model"], wf.tensors["model"]
+    ck = load_checkpoint(path)
+    return ck["kind"], ck["config"]["model"], ck["model"]
+
+
+def build_task(cfg: Any, distributed: bool) -> Task:
+    """The task for ``cfg.kind``; with ``init_from`` the model config comes from that file."""
+    model_dict = cfg.model
+    if cfg.init_from:
+        kind, model_dict, _ = _source(cfg.init_from)
+        if kind != cfg.kind:
+            raise ValueError(f"--init-from {cfg.init_from} holds a {kind} model, not a {cfg.kind} model")
+        if cfg.model and cfg.model != model_dict:
+            raise ValueError("--init-from takes the model settings from that file; do not also set model keys")
+    if cfg.kind == "vqvae":
+        task = VQVAETask(VQVAEConfig.from_dict(model_dict), distributed, cfg.adapt_codebook)
+        if cfg.adapt_codebook and not cfg.init_from:
+            raise ValueError("--adapt-codebook needs --init-from MODEL")
+        return task
+    if cfg.kind == "gaussian":
+        return GaussianTask(GaussianVAEConfig.from_dict(model_dict))
+    raise ValueError(f"no training task for kind {cfg.kind!r} yet")
+
+
+def initialise_from(task: Task, path: str) -> None:
+    """Load the model weights of ``path`` into ``task`` (and prepare codebook adaptation if asked)."""
+    from vqcodec.weights_io import load_state
+
+    _, _, state = _source(path)
+    load_state(task.model, state, path)
+    if isinstance(task, VQVAETask) and task.adapt_codebook:
+        task.prepare_adaptation()
