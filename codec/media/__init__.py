@@ -1,1 +1,28 @@
-"""Media I/O: images, audio, video; padding, cropping, tiling."""
+"""Media I/O: images, audio, video; padding, cropping, tiling.
+
+Policies (alpha, 16-bit, grayscale, EXIF, size limits) are in ``codec/media/README.md`` and the module docstrings.
+"""
+
+from vqcodec.media.errors import MediaError
+from vqcodec.media.image import (
+    DEFAULT_MAX_PIXELS,
+    LoadedImage,
+    encode_image,
+    format_for_path,
+    from_tensor,
+    load_image,
+    save_image,
+    to_tensor,
+)
+
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "LoadedImage",
+    "MediaError",
+    "encode_image",
+    "format_for_path",
+    "from_tensor",
+    "load_image",
+    "save_image",
+    "to_tensor",
+]
