@@ -14,15 +14,19 @@ from vqcodec.media.image import (
     save_image,
     to_tensor,
 )
+from vqcodec.media.pad import Padding, crop, pad_to_multiple
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "LoadedImage",
     "MediaError",
+    "Padding",
+    "crop",
     "encode_image",
     "format_for_path",
     "from_tensor",
     "load_image",
+    "pad_to_multiple",
     "save_image",
     "to_tensor",
 ]
