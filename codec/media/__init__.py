@@ -15,12 +15,16 @@ from vqcodec.media.image import (
     to_tensor,
 )
 from vqcodec.media.pad import Padding, crop, pad_to_multiple
+from vqcodec.media.tiling import Tile, TileGrid, TileMerger
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "LoadedImage",
     "MediaError",
     "Padding",
+    "Tile",
+    "TileGrid",
+    "TileMerger",
     "crop",
     "encode_image",
     "format_for_path",
