@@ -60,6 +60,19 @@ def test_split_merge_untouched_is_exact(image_crops: torch.Tensor, h: int, w: in
     assert torch.equal((merged * 255).round(), (image * 255).round())
 
 
+def test_uint8_pipeline_is_exact(samples_dir) -> None:
+    from vqcodec.media import load_image, to_tensor
+
+    pixels = load_image(samples_dir / "photo.png").pixels  # uint8 (3, 320, 480)
+    grid = TileGrid(320, 480, 128, 32, 16)
+    merger = TileMerger(grid, dtype=torch.uint8)
+    for t in grid.tiles:
+        tile = grid.extract(pixels[None], t.index)
+        assert tile.dtype == torch.uint8
+        merger.add(t.index, to_tensor(tile[0]))
+    assert torch.equal(merger.result()[0], pixels)
+
+
 def test_split_is_lazy_and_extract_copies_only_a_tile() -> None:
     grid = TileGrid(300, 400, 64, 16, 8)
     image = torch.rand(1, 3, 300, 400)
@@ -107,7 +120,11 @@ def test_errors() -> None:
     with pytest.raises(ValueError, match="must have shape"):
         merger.add(0, torch.zeros(1, 1, 8, 16))
     merger.add(0, torch.zeros(1, 1, 16, 16))
-    with pytest.raises(ValueError, match="already added"):
+    with pytest.raises(ValueError, match="raster order"):
         merger.add(0, torch.zeros(1, 1, 16, 16))
+    with pytest.raises(ValueError, match="raster order"):
+        merger.add(2, torch.zeros(1, 1, 16, 16))
+    with pytest.raises(ValueError, match="dtype"):
+        TileMerger(grid, dtype=torch.float64)
     with pytest.raises(ValueError, match="not added"):
         merger.result()
