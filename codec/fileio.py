@@ -1,8 +1,8 @@
-"""Atomic file writes: a reader never sees a half-written output, and a failed write leaves the old file intact.
+"""Atomic file writes: readers never see a half-written output; a failed write leaves the old file intact.
 
-The data goes to a hidden temporary file in the target's folder (same file system), is flushed and fsynced, and
-is then renamed over the target with :func:`os.replace`, which is atomic on POSIX and Windows. On any failure the
-temporary file is removed and an existing target is left untouched.
+The data goes to a hidden temporary file in the target's folder (same file system), is flushed and fsynced,
+and is then renamed over the target with :func:`os.replace`, which is atomic on POSIX and Windows. On any
+failure the temporary file is removed and an existing target is left untouched.
 
     with atomic_open("out.vq") as f:
         f.write(header)
@@ -62,12 +62,13 @@ def atomic_open(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
         path: The target file. Its folder must exist; an existing file is replaced (its permission bits kept).
 
     Yields:
-        A binary file object on a temporary file in the same folder. When the ``with`` block exits normally the
-        temporary file is fsynced and renamed onto ``path``; when it raises, the temporary file is deleted, the
-        target is untouched and the exception propagates.
+        A binary file object on a temporary file in the same folder. When the ``with`` block exits normally
+        the temporary file is fsynced and renamed onto ``path``; when it raises, the temporary file is
+        deleted, the target is untouched and the exception propagates.
 
     Raises:
-        WriteError: The folder is missing or unwritable, ``path`` is a directory, or writing or renaming fails.
+        WriteError: The folder is missing or unwritable, ``path`` is a directory, or writing or renaming
+            fails.
     """
     target = Path(path)
     _check_target(target)
@@ -99,7 +100,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         data: The complete file contents.
 
     Raises:
-        WriteError: The file cannot be written; an existing ``path`` is then unchanged and no temporary file is left.
+        WriteError: The file cannot be written; an existing ``path`` is then unchanged and no temporary file
+            is left.
     """
     with atomic_open(path) as f:
         f.write(data)

@@ -1,4 +1,4 @@
-"""Image loading: every format and mode becomes the right 8-bit RGB; every bad input is a one-line MediaError."""
+"""Image loading: every format and mode becomes the right 8-bit RGB; bad inputs are one-line MediaErrors."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ def _png_bytes(width: int, height: int, depth: int, color_type: int, raw: bytes)
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
     ihdr = struct.pack(">IIBBBBB", width, height, depth, color_type, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    body = chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + body
 
 
 def _save(img: Image.Image, path: Path, **kw) -> Path:
@@ -39,7 +40,8 @@ def _save(img: Image.Image, path: Path, **kw) -> Path:
     (".png", {}), (".webp", {"lossless": True}), (".tif", {}), (".bmp", {}), (".ppm", {}),
 ])
 @pytest.mark.parametrize("size", [(1, 1), (7, 5), (3, 13)])
-def test_lossless_formats_load_exact_rgb(tmp_path: Path, suffix: str, kw: dict, size: tuple[int, int]) -> None:
+def test_lossless_formats_load_exact_rgb(tmp_path: Path, suffix: str, kw: dict,
+                                         size: tuple[int, int]) -> None:
     arr = np.random.randint(0, 256, (size[1], size[0], 3), dtype=np.uint8)
     path = _save(Image.fromarray(arr), tmp_path / f"x{suffix}", **kw)
     li = load_image(path)
@@ -127,7 +129,7 @@ def test_exif_orientation_is_applied(tmp_path: Path) -> None:
     assert (jpg.width, jpg.height) == (2, 4)
 
 
-def test_sources_path_bytes_fileobj_stdin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, samples_dir: Path) -> None:
+def test_sources_path_bytes_fileobj_stdin(monkeypatch: pytest.MonkeyPatch, samples_dir: Path) -> None:
     path = samples_dir / "crop_a.png"
     ref = load_image(path).pixels
     assert tuple(ref.shape) == (3, 128, 128)
@@ -178,8 +180,8 @@ def test_bad_inputs_raise_one_line_media_error(tmp_path: Path, kind: str, words:
 
 @pytest.mark.parametrize("width,height", [(12_000, 12_000), (100_000, 100_000)])
 def test_decompression_bomb_rejected_from_header(width: int, height: int) -> None:
-    # The header claims 144 MP (over our 100 MP default) or 10 GP (over Pillow's hard limit); there is one row of
-    # data, so getting past the header check would fail with "truncated" instead and allocate gigabytes.
+    # The header claims 144 MP (over our 100 MP default) or 10 GP (over Pillow's hard limit); there is one row
+    # of data, so getting past the header check would fail with "truncated" instead and allocate gigabytes.
     bomb = _png_bytes(width, height, 8, 0, b"\x00" * (width + 1))
     with pytest.raises(MediaError, match="too many pixels") as info:
         load_image(bomb)

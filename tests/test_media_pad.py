@@ -58,7 +58,8 @@ def test_no_padding_returns_input_and_identity() -> None:
 def test_bad_arguments() -> None:
     x = torch.zeros(1, 3, 5, 5)
     for bad in [lambda: pad_to_multiple(torch.zeros(3, 5), 4), lambda: pad_to_multiple(x, 0),
-                lambda: pad_to_multiple(x, (2, 2, 2)), lambda: pad_to_multiple(x, 4, mode="zeros"),  # type: ignore
+                lambda: pad_to_multiple(x, (2, 2, 2)),
+                lambda: pad_to_multiple(x, 4, mode="zeros"),  # type: ignore[arg-type]
                 lambda: pad_to_multiple(torch.zeros(1, 3, 0, 5), 4)]:
         with pytest.raises(ValueError):
             bad()

@@ -1,4 +1,4 @@
-"""Saving images and atomic writes: right format per suffix, nothing half-written, clear errors for bad paths."""
+"""Saving images and atomic writes: format per suffix, nothing half-written, clear errors for bad paths."""
 
 from __future__ import annotations
 

@@ -95,7 +95,8 @@ def test_perturbed_tiles_blend_without_seams(overlap: int) -> None:
         merger.add(t.index, pixels + eps * (2 * torch.rand(1, generator=gen) - 1))  # each tile off by <= eps
     merged = merger.result()
     assert (merged - image).abs().max() <= eps + 1e-6  # a convex blend of the tiles
-    jumps = max((merged[..., 1:, :] - merged[..., :-1, :]).abs().max(), (merged[..., 1:] - merged[..., :-1]).abs().max())
+    jumps = max((merged[..., 1:, :] - merged[..., :-1, :]).abs().max(),
+                (merged[..., 1:] - merged[..., :-1]).abs().max())
     assert jumps <= 2 * eps / overlap + 1e-6  # a ramp across each overlap, never a step
 
 

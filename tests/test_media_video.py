@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -61,7 +60,8 @@ def test_bad_video_inputs(tmp_path: Path) -> None:
     (tmp_path / "empty.mkv").write_bytes(b"")
     (tmp_path / "emptydir").mkdir()
     for source, words in [(tmp_path / "text.mp4", "not a readable video"), (tmp_path / "empty.mkv", "empty"),
-                          (tmp_path / "missing.mp4", "no such file"), (tmp_path / "emptydir", "no .png frames")]:
+                          (tmp_path / "missing.mp4", "no such file"),
+                          (tmp_path / "emptydir", "no .png frames")]:
         with pytest.raises(MediaError, match=words) as info:
             load_video(source)
         assert "\n" not in str(info.value)

@@ -1,6 +1,7 @@
 """Media I/O: images, audio, video; padding, cropping, tiling.
 
-Policies (alpha, 16-bit, grayscale, EXIF, size limits) are in ``codec/media/README.md`` and the module docstrings.
+Policies (alpha, 16-bit, grayscale, EXIF, size limits) are in ``codec/media/README.md`` and the module
+docstrings.
 """
 
 from vqcodec.media.audio import LoadedAudio, encode_audio, load_audio, resample, save_audio

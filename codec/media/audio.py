@@ -1,8 +1,8 @@
 """Audio loading (soundfile + soxr resampling) and saving (FLAC/WAV, atomic).
 
-Policies: samples are float32 in [-1, 1] shaped ``(C, T)``; resampling uses soxr's "HQ" quality and the result is
-clipped to [-1, 1] (band-limited resampling can overshoot full-scale input slightly). ``mono=True`` averages the
-channels. Saved files are 16-bit PCM unless another soundfile subtype is requested.
+Policies: samples are float32 in [-1, 1] shaped ``(C, T)``; resampling uses soxr's "HQ" quality and the result
+is clipped to [-1, 1] (band-limited resampling can overshoot full-scale input slightly). ``mono=True``
+averages the channels. Saved files are 16-bit PCM unless another soundfile subtype is requested.
 """
 
 from __future__ import annotations
@@ -29,14 +29,14 @@ _READ_ERRORS = (sf.SoundFileError, RuntimeError, TypeError, ValueError, OSError)
 
 
 class LoadedAudio(NamedTuple):
-    """``(samples, original_rate)``; ``samples`` are at the requested rate (the original one if none was asked)."""
+    """``(samples, original_rate)``; ``samples`` are at the asked rate (the original if none is asked)."""
 
     samples: Tensor
     original_rate: int
 
 
 def resample(samples: Tensor, orig_rate: int, new_rate: int) -> Tensor:
-    """Resample ``(C, T)`` float audio with soxr (HQ); the result is float32 ``(C, T')`` clipped to [-1, 1]."""
+    """Resample ``(C, T)`` float audio with soxr (HQ) to float32 ``(C, T')`` clipped to [-1, 1]."""
     if orig_rate <= 0 or new_rate <= 0:
         raise ValueError(f"sample rates must be positive, got {orig_rate} -> {new_rate}")
     if orig_rate == new_rate:
@@ -60,6 +60,7 @@ def load_audio(source: AudioSource, sample_rate: int | None = 16000, *, mono: bo
     Raises:
         MediaError: Missing/empty/unreadable file, not audio, or no samples.
     """
+    fp: BinaryIO | Path
     if isinstance(source, (bytes, bytearray)):
         name, fp = "<bytes>", io.BytesIO(bytes(source))
         if not source:
@@ -102,7 +103,8 @@ def encode_audio(samples: Tensor, sample_rate: int, format: str = "FLAC", subtyp
     return buf.getvalue()
 
 
-def save_audio(samples: Tensor, path: str | os.PathLike[str], sample_rate: int, subtype: str = "PCM_16") -> None:
+def save_audio(samples: Tensor, path: str | os.PathLike[str], sample_rate: int,
+               subtype: str = "PCM_16") -> None:
     """Save ``(C, T)`` float audio to ``path`` atomically, FLAC or WAV by suffix (``.flac``/``.wav``).
 
     Raises:

@@ -11,7 +11,8 @@ __all__ = ["MediaError", "check_input_file"]
 class MediaError(ValueError):
     """A media input cannot be used: missing, empty, not a supported format, truncated, too large, ...
 
-    ``str(err)`` is a single line that starts with the input's name, e.g. ``"a.png: truncated or corrupt image"``.
+    ``str(err)`` is a single line that starts with the input's name, e.g.
+    ``"a.png: truncated or corrupt image data (...)"``.
     """
 
 

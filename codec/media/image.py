@@ -1,21 +1,25 @@
-"""Image loading and saving with Pillow: every input becomes 8-bit RGB ``(3, H, W)``; outputs are written atomically.
+"""Image loading and saving with Pillow: inputs become 8-bit RGB ``(3, H, W)``; outputs are atomic.
 
 Policies (also in ``codec/media/README.md``):
 
-* **Colour**: the codec works on 8-bit RGB. Grayscale (``1``, ``L``, ``I;16``, ``I``, ``F``) is replicated to three
-  equal channels, so a decoded grayscale input comes back as an RGB file with R = G = B. Palette, CMYK, YCbCr, LAB
-  and HSV inputs are converted with Pillow's ``convert("RGB")``; embedded ICC profiles are ignored.
-* **Alpha** (``RGBA``, ``LA``, ``PA``, palette or ``L``/``RGB`` with a ``tRNS`` transparent colour) is composited onto
-  a white background: ``out = round((a * c + (255 - a) * 255) / 255)``. Fully transparent pixels become white,
-  opaque ones keep their colour. The alpha channel is not stored; :attr:`LoadedImage.had_alpha` records that it
-  existed. White (not black, not "drop alpha") because what was invisible in a viewer should stay invisible.
-* **16-bit**: 16-bit grayscale is scaled with rounding, ``round(v * 255 / 65535)`` (65535 -> 255, 32768 -> 128).
-  16-bit RGB(A) PNG/TIFF are reduced by Pillow's decoder, which keeps the high byte (``v >> 8``); that differs from
-  rounding by at most one level. ``I`` (32-bit integer) is read as 16-bit and clipped; ``F`` as [0, 1] and clipped.
-* **EXIF orientation** is applied (``ImageOps.exif_transpose``), so a portrait photo stored sideways loads upright.
+* **Colour**: the codec works on 8-bit RGB. Grayscale (``1``, ``L``, ``I;16``, ``I``, ``F``) is replicated to
+  three equal channels, so a decoded grayscale input comes back as an RGB file with R = G = B. Palette, CMYK,
+  YCbCr, LAB and HSV inputs are converted with Pillow's ``convert("RGB")``; embedded ICC profiles are ignored.
+* **Alpha** (``RGBA``, ``LA``, ``PA``, palette or ``L``/``RGB`` with a ``tRNS`` transparent colour) is
+  composited onto a white background: ``out = round((a * c + (255 - a) * 255) / 255)``. Fully transparent
+  pixels become white, opaque ones keep their colour. The alpha channel is not stored;
+  :attr:`LoadedImage.had_alpha` records that it existed. White (not black, not "drop alpha") because what was
+  invisible in a viewer should stay invisible.
+* **16-bit**: 16-bit grayscale is scaled with rounding, ``round(v * 255 / 65535)`` (65535 -> 255, 32768 ->
+  128). 16-bit RGB(A) PNG/TIFF are reduced by Pillow's decoder, which keeps the high byte (``v >> 8``); that
+  differs from rounding by at most one level. ``I`` (32-bit integer) is read as 16-bit and clipped; ``F`` as
+  [0, 1] and clipped.
+* **EXIF orientation** is applied (``ImageOps.exif_transpose``), so a portrait photo stored sideways loads
+  upright.
 * **Multi-frame** files (animated GIF/WebP, multi-page TIFF): the first frame only.
-* **Size**: any size from 1x1 up to ``max_pixels`` (default 100 MP), checked from the header before any pixel data
-  is decoded. Pillow's own hard limit (``2 * PIL.Image.MAX_IMAGE_PIXELS``) also applies and is reported the same way.
+* **Size**: any size from 1x1 up to ``max_pixels`` (default 100 MP), checked from the header before any pixel
+  data is decoded. Pillow's own hard limit (``2 * PIL.Image.MAX_IMAGE_PIXELS``) also applies and is reported
+  the same way.
 """
 
 from __future__ import annotations
@@ -81,7 +85,8 @@ class LoadedImage:
     Attributes:
         pixels: ``(3, H, W)`` uint8 RGB tensor, EXIF orientation applied, alpha composited onto white.
         format: Pillow's format name of the source (``"PNG"``, ``"JPEG"``, ...).
-        source_mode: Pillow mode of the source before conversion (``"L"``, ``"RGBA"``, ``"I;16"``, ``"P"``, ...).
+        source_mode: Pillow mode of the source before conversion (``"L"``, ``"RGBA"``, ``"I;16"``, ``"P"``,
+            ...).
         had_alpha: The source had an alpha channel or a transparent colour (now composited onto white).
         bit_depth: Bits per sample of the source (1, 8, 16 or 32).
         orientation: The EXIF orientation tag that was applied (1 = none).
@@ -153,7 +158,7 @@ def _source_bit_depth(img: Image.Image) -> int:
         return 16
     if img.mode in ("I", "F"):
         return 32
-    rawmodes = [t.args if isinstance(t.args, str) else (t.args or ("",))[0] for t in img.tile]
+    rawmodes = [t.args if isinstance(t.args, str) else (t.args or ("",))[0] for t in getattr(img, "tile", [])]
     return 16 if any(isinstance(r, str) and ";16" in r for r in rawmodes) else 8
 
 
@@ -198,8 +203,8 @@ def load_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
         A :class:`LoadedImage` whose ``pixels`` are ``(3, H, W)`` uint8.
 
     Raises:
-        MediaError: Missing file, a directory, empty input, not a supported image, truncated or corrupt data, or
-            more than ``max_pixels`` pixels. The message is one line and starts with the source's name.
+        MediaError: Missing file, a directory, empty input, not a supported image, truncated or corrupt data,
+            or more than ``max_pixels`` pixels. The message is one line and starts with the source's name.
     """
     if max_pixels < 1:
         raise ValueError(f"max_pixels must be positive, got {max_pixels}")
@@ -207,7 +212,8 @@ def load_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
     with _open(name, fp) as img:
         width, height = img.size
         if width * height > max_pixels:
-            raise MediaError(f"{name}: too many pixels ({width}x{height} = {width * height} > max {max_pixels})")
+            size = f"{width}x{height} = {width * height}"
+            raise MediaError(f"{name}: too many pixels ({size} > max {max_pixels})")
         fmt, mode, bit_depth = str(img.format), img.mode, _source_bit_depth(img)
         try:
             img.load()  # full decode now, so that truncation is an error here rather than garbage later
@@ -222,15 +228,16 @@ def load_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
 
 
 def to_tensor(pixels: Tensor) -> Tensor:
-    """uint8 ``(3, H, W)`` (or ``(B, 3, H, W)``) -> float32 ``(1, 3, H, W)`` (or ``(B, 3, H, W)``) in [0, 1]."""
+    """uint8 ``(3, H, W)`` or ``(B, 3, H, W)`` -> float32 ``(1, 3, H, W)`` or ``(B, 3, H, W)`` in [0, 1]."""
     if pixels.dtype != torch.uint8 or pixels.dim() not in (3, 4):
-        raise ValueError(f"expected uint8 (3, H, W) or (B, 3, H, W) pixels, got {pixels.dtype} {tuple(pixels.shape)}")
+        got = f"{pixels.dtype} {tuple(pixels.shape)}"
+        raise ValueError(f"expected uint8 (3, H, W) or (B, 3, H, W) pixels, got {got}")
     x = pixels.to(torch.float32) / 255.0
     return x.unsqueeze(0) if x.dim() == 3 else x
 
 
 def from_tensor(x: Tensor) -> Tensor:
-    """Float ``(1, 3, H, W)`` or ``(3, H, W)`` -> uint8 ``(3, H, W)``: NaN -> 0, clamp to [0, 1], round(x * 255)."""
+    """Float ``(1, 3, H, W)`` or ``(3, H, W)`` -> uint8 ``(3, H, W)`` (NaN -> 0, clamp, round)."""
     if x.dim() == 4:
         if x.shape[0] != 1:
             raise ValueError(f"from_tensor takes one image, got batch of {x.shape[0]}")
@@ -251,7 +258,8 @@ def format_for_path(path: str | os.PathLike[str]) -> str:
     if not suffix:
         return "PNG"
     if suffix not in _SUFFIX_FORMATS:
-        raise MediaError(f"{path}: unsupported image output suffix {suffix!r} (use one of {sorted(_SUFFIX_FORMATS)})")
+        known = " ".join(sorted(_SUFFIX_FORMATS))
+        raise MediaError(f"{path}: unsupported image output suffix {suffix!r} (use one of {known})")
     return _SUFFIX_FORMATS[suffix]
 
 
@@ -267,9 +275,10 @@ def encode_image(pixels: Tensor, format: str = "PNG") -> bytes:
     """Encode RGB pixels as an image file in memory.
 
     Args:
-        pixels: uint8 ``(3, H, W)``, or float ``(1, 3, H, W)`` / ``(3, H, W)`` in [0, 1] (see :func:`from_tensor`).
-        format: ``"PNG"`` (default), ``"JPEG"`` (quality 95, 4:4:4), ``"WEBP"`` (lossless), ``"TIFF"``, ``"BMP"``
-            or ``"PPM"``.
+        pixels: uint8 ``(3, H, W)``, or float ``(1, 3, H, W)`` / ``(3, H, W)`` in [0, 1] (see
+            :func:`from_tensor`).
+        format: ``"PNG"`` (default), ``"JPEG"`` (quality 95, 4:4:4), ``"WEBP"`` (lossless), ``"TIFF"``,
+            ``"BMP"`` or ``"PPM"``.
 
     Returns:
         The encoded file.
@@ -287,7 +296,8 @@ def encode_image(pixels: Tensor, format: str = "PNG") -> bytes:
     try:
         img.save(buf, format=fmt, **_SAVE_OPTIONS[fmt])
     except (OSError, ValueError) as err:
-        raise MediaError(f"cannot encode a {img.width}x{img.height} image as {fmt}: {_one_line(err)}") from None
+        size = f"{img.width}x{img.height}"
+        raise MediaError(f"cannot encode a {size} image as {fmt}: {_one_line(err)}") from None
     return buf.getvalue()
 
 

@@ -1,4 +1,4 @@
-"""Pad a ``(B, C, *grid)`` tensor at the end of each grid axis up to a multiple of the model stride; crop it back.
+"""Pad ``(B, C, *grid)`` at the end of each grid axis up to a multiple of the model stride; crop it back.
 
 Works for audio ``(B, C, T)``, images ``(B, C, H, W)`` and video ``(B, C, T, H, W)`` and for any dtype (uint8
 pixels included), because it gathers indices rather than calling ``F.pad``.

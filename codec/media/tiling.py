@@ -1,18 +1,19 @@
 """Split a large image into stride-aligned tiles and merge decoded tiles back with a linear cross-fade.
 
-The plan (:class:`TileGrid`) is pure integer arithmetic on ``(height, width, tile, overlap, stride)``, so an encoder
-and a decoder that read those five numbers from a header build the same plan on any machine.
+The plan (:class:`TileGrid`) is pure integer arithmetic on ``(height, width, tile, overlap, stride)``, so an
+encoder and a decoder that read those five numbers from a header build the same plan on any machine.
 
-Along each axis the image is conceptually padded (replicate) to ``N = ceil(n / stride) * stride``. A single tile
-covers it when ``N <= tile``; otherwise ``k = ceil((N - overlap) / (tile - overlap))`` tiles of length ``tile`` are
-spread evenly, start ``i`` being ``i * (N - tile) / (k - 1)`` rounded to a multiple of ``stride`` (half up). Every
-tile is then a multiple of ``stride`` on both sides (no per-tile padding), and neighbours overlap by at least
-``overlap`` pixels.
+Along each axis the image is conceptually padded (replicate) to ``N = ceil(n / stride) * stride``. A single
+tile covers it when ``N <= tile``; otherwise ``k = ceil((N - overlap) / (tile - overlap))`` tiles of length
+``tile`` are spread evenly, start ``i`` being ``i * (N - tile) / (k - 1)`` rounded to a multiple of ``stride``
+(half up). Every tile is then a multiple of ``stride`` on both sides (no per-tile padding), and neighbours
+overlap by at least ``overlap`` pixels.
 
-Merging weighs tile ``(r, c)`` by ``w_r(y) * w_c(x)``: 1-D windows equal to 1 except for linear ramps across the
-overlaps with the previous and next tile, ``(j + 0.5) / ov`` up and its mirror down. The merged image is
-``sum(w * tile) / sum(w)``; because the weights are separable, ``sum(w)`` is an outer product of two 1-D sums and
-no weight image is stored. Tiles are merged in raster order through a band of rows, so memory stays bounded.
+Merging weighs tile ``(r, c)`` by ``w_r(y) * w_c(x)``: 1-D windows equal to 1 except for linear ramps across
+the overlaps with the previous and next tile, ``(j + 0.5) / ov`` up and its mirror down. The merged image is
+``sum(w * tile) / sum(w)``; because the weights are separable, ``sum(w)`` is an outer product of two 1-D sums
+and no weight image is stored. Tiles are merged in raster order through a band of rows, so memory stays
+bounded.
 
     grid = TileGrid(height=4000, width=6000, tile=512, overlap=32, stride=8)
     merger = TileMerger(grid, dtype=torch.uint8)
@@ -50,7 +51,7 @@ class Tile:
 
 
 def _axis_starts(length: int, tile: int, overlap: int, stride: int) -> tuple[int, ...]:
-    """Tile starts along one axis of padded ``length`` (a multiple of ``stride``); tiles are ``min(tile, length)``."""
+    """Tile starts along padded ``length`` (a multiple of ``stride``); tiles span ``min(tile, length)``."""
     if length <= tile:
         return (0,)
     count = -(-(length - overlap) // (tile - overlap))
@@ -113,7 +114,8 @@ class TileGrid:
         if self.stride < 1 or self.tile < self.stride or self.tile % self.stride:
             raise ValueError(f"tile ({self.tile}) must be a positive multiple of stride ({self.stride})")
         if not 0 <= self.overlap < self.tile or self.overlap % self.stride:
-            raise ValueError(f"overlap ({self.overlap}) must be a multiple of stride ({self.stride}) in [0, tile)")
+            raise ValueError(f"overlap ({self.overlap}) must be a multiple of stride ({self.stride}) "
+                             f"in [0, tile)")
         for name, n in (("row", self.padded_height), ("col", self.padded_width)):
             object.__setattr__(self, f"{name}_starts", _axis_starts(n, self.tile, self.overlap, self.stride))
         object.__setattr__(self, "tile_height", min(self.tile, self.padded_height))
@@ -179,19 +181,20 @@ class TileGrid:
 class TileMerger:
     """Blends decoded tiles of a :class:`TileGrid`, added in raster order, into one image.
 
-    Memory: the output ``(B, C, H, W)`` in ``dtype`` plus one float32 band of ``tile_height`` rows; each band of
-    rows is normalised and written out as soon as its tile row is complete. With ``dtype=torch.uint8`` a
-    6000x4000 RGB output costs 72 MB plus a 37 MB band for 512-pixel tiles.
+    Memory: the output ``(B, C, H, W)`` in ``dtype`` plus one float32 band of ``tile_height`` rows; each
+    band of rows is normalised and written out as soon as its tile row is complete. With
+    ``dtype=torch.uint8`` a 6000x4000 RGB output costs 72 MB plus a 37 MB band for 512-pixel tiles.
 
     Args:
         grid: The plan the tiles were cut with.
         channels: ``C`` of the tiles.
         batch: ``B`` of the tiles.
-        dtype: ``torch.float32`` (blended values as they are) or ``torch.uint8`` (``round(clamp(x, 0, 1) * 255)``,
-            as :func:`vqcodec.media.from_tensor`).
+        dtype: ``torch.float32`` (blended values as they are) or ``torch.uint8``
+            (``round(clamp(x, 0, 1) * 255)``, as :func:`vqcodec.media.from_tensor`).
     """
 
-    def __init__(self, grid: TileGrid, channels: int = 3, batch: int = 1, dtype: torch.dtype = torch.float32) -> None:
+    def __init__(self, grid: TileGrid, channels: int = 3, batch: int = 1,
+                 dtype: torch.dtype = torch.float32) -> None:
         if dtype not in (torch.float32, torch.uint8):
             raise ValueError(f"dtype must be torch.float32 or torch.uint8, got {dtype}")
         self.grid = grid

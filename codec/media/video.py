@@ -1,11 +1,13 @@
-"""Video loading: containers and elementary streams via PyAV, PNG-frame folders, raw yuv420p with a given size.
+"""Video loading: containers and streams via PyAV, PNG-frame folders, raw yuv420p with a given size.
 
-PyAV is optional (imported on first use). Every source becomes uint8 RGB frames ``(3, T, H, W)`` and a frame rate. Colour conversion is FFmpeg's (swscale):
-BT.601 when the stream does not say otherwise; full-range ``yuvj420p`` streams are converted as full range.
+PyAV is optional (imported on first use). Every source becomes uint8 RGB frames ``(3, T, H, W)`` and a frame
+rate. Colour conversion is FFmpeg's (swscale): BT.601 when the stream does not say otherwise; full-range
+``yuvj420p`` streams are converted as full range.
 
 Quirks (see ``../shared/data/video/README.md``):
 
-* Bare H.264 Annex-B streams (``.h264``) carry no timing; FFmpeg reports 25 fps for them. Pass ``fps=`` to override.
+* Bare H.264 Annex-B streams (``.h264``) carry no timing; FFmpeg reports 25 fps for them. Pass ``fps=`` to
+  override.
 * Raw ``.yuv`` files have no header: give ``size=(W, H)`` or ``"WxH"`` (even sizes only); fps defaults to 25.
 * PNG-frame folders are read in natural name order (``f2.png`` before ``f10.png``); fps defaults to 25.
 """
@@ -56,7 +58,7 @@ def parse_size(size: str | tuple[int, int]) -> tuple[int, int]:
 
 
 def _av() -> ModuleType:
-    """PyAV, imported on first use: it is an optional dependency (``pip install av`` or the ``bench`` extra)."""
+    """PyAV, imported on first use: an optional dependency (``pip install av`` or the ``bench`` extra)."""
     try:
         import av
     except ImportError:
@@ -104,7 +106,8 @@ def _load_raw_yuv(path: Path, size: str | tuple[int, int], max_frames: int | Non
 
 
 def _load_container(path: Path, max_frames: int | None) -> tuple[list[np.ndarray], float]:
-    av, frames = _av(), []
+    av = _av()
+    frames: list[np.ndarray] = []
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
@@ -135,8 +138,8 @@ def load_video(source: str | os.PathLike[str], max_frames: int | None = None, *,
         :class:`LoadedVideo` ``(frames (3, T, H, W) uint8, fps)``.
 
     Raises:
-        MediaError: Missing/empty/unreadable input, no frames, a raw file without a size or of the wrong length,
-            or frames of different sizes.
+        MediaError: Missing/empty/unreadable input, no frames, a raw file without a size or of the wrong
+            length, or frames of different sizes.
     """
     if max_frames is not None and max_frames < 1:
         raise ValueError(f"max_frames must be positive, got {max_frames}")
