@@ -3,6 +3,8 @@
 from vqcodec.config import GaussianVAEConfig, NetConfig, VQConfig, VQVAEConfig
 from vqcodec.distributions import kl_standard_normal, reparameterize
 from vqcodec.models import VQVAE, GaussianVAE, GaussianVAEOutput, VQVAEOutput
+from vqcodec.registry import LoadedModel, ModelInfo, load_model
+from vqcodec.registry import models as list_models
 from vqcodec.quantizers import (
     QuantizerOutput,
     ResidualVQ,
@@ -19,6 +21,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "GaussianVAE",
+    "LoadedModel",
+    "ModelInfo",
     "GaussianVAEConfig",
     "GaussianVAEOutput",
     "NetConfig",
@@ -37,5 +41,7 @@ __all__ = [
     "VectorQuantizer3d",
     "__version__",
     "kl_standard_normal",
+    "list_models",
+    "load_model",
     "reparameterize",
 ]
