@@ -53,7 +53,11 @@ def symbol_checksum(indices: Tensor) -> int:
 def _run(session: CodingSession, precision: int, code: Callable[[int, np.ndarray], np.ndarray]) -> None:
     """Walk every step: integer logits -> frequency tables -> ``code(step, freq)`` -> push the symbols."""
     for step in range(session.num_steps):
-        freq = quantize_logits(session.logits(step), precision)
+        logits = session.logits(step)
+        if session.num_symbols(step) == 0:
+            session.push(step, torch.zeros(0, dtype=torch.int64))
+            continue
+        freq = quantize_logits(logits, precision)
         symbols = code(step, freq)
         session.push(step, torch.from_numpy(symbols.astype(np.int64)))
 

@@ -197,6 +197,7 @@ class PixelCNNSession(CodingSession):
         self.stages = cfg.num_stages
         self._known = None if indices is None else to_tiles(indices.long(), self.tile_shape)
         self._out = to_tiles(torch.zeros(self.shape, dtype=torch.int64), self.tile_shape)
+        self._valid = to_tiles(torch.ones(self.shape, dtype=torch.bool), self.tile_shape)[..., 0]
         n = self._out.shape[0]
         size = n if chunk is None else min(chunk, n)
         net = FixedPointNet.from_model(model)
@@ -213,7 +214,11 @@ class PixelCNNSession(CodingSession):
         return tuple(reversed(pos))
 
     def num_symbols(self, step: int) -> int:
-        return int(self._out.shape[0])
+        return int(self._valid[(slice(None), *self._pos(step))].sum())
+
+    def _mask(self, step: int) -> Tensor:
+        """Tiles whose position at ``step`` lies inside the grid (edge tiles are padded; padding is not coded)."""
+        return self._valid[(slice(None), *self._pos(step))]
 
     def logits(self, step: int) -> Tensor:
         if step != self._next:
@@ -222,16 +227,18 @@ class PixelCNNSession(CodingSession):
         if stage == 0:
             for batch in self._batches:
                 batch.start_position(self._pos(step))
-        return torch.cat([batch.stage_logits(stage) for batch in self._batches])
+        return torch.cat([batch.stage_logits(stage) for batch in self._batches])[self._mask(step)]
 
     def targets(self, step: int) -> Tensor:
         if self._known is None:
             raise RuntimeError("targets() needs the indices being encoded")
-        return self._known[(slice(None), *self._pos(step), step % self.stages)]
+        return self._known[(slice(None), *self._pos(step), step % self.stages)][self._mask(step)]
 
     def push(self, step: int, symbols: Tensor) -> None:
         pos, stage = self._pos(step), step % self.stages
-        symbols = symbols.long()
+        full = torch.zeros(self._out.shape[0], dtype=torch.int64)
+        full[self._mask(step)] = symbols.long()
+        symbols = full
         self._out[(slice(None), *pos, stage)] = symbols
         for (lo, hi), batch in zip(self._bounds, self._batches):
             batch.push(pos, stage, symbols[lo:hi])
