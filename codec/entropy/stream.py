@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 from torch import Tensor
 
@@ -46,9 +47,12 @@ def check_compatible(header: Header, prior: IndexPrior, model: str | None = None
 
 def decompress_indices(
     data: bytes, prior: IndexPrior, model: str | None = None, weights_sha256: str | None = None,
-    chunk: int | None = None,
+    chunk: int | None = None, max_indices: int | None = None,
 ) -> tuple[Header, Tensor]:
     """Read a .vq file made by :func:`compress_indices`: ``(header, indices (B, *grid, S))``.
+
+    ``max_indices`` bounds the work an untrusted file can ask for (the container already caps it at
+    ``MAX_LATENT_INDICES``); callers that know the expected media size should pass it.
 
     Raises:
         CorruptStreamError, UnsupportedVersionError: from the container or the range decoder.
@@ -57,6 +61,8 @@ def decompress_indices(
     """
     header, sections = container.read(data)
     check_compatible(header, prior, model, weights_sha256)
+    if max_indices is not None and math.prod(header.indices_shape) > max_indices:
+        raise CorruptStreamError(f"file claims {math.prod(header.indices_shape)} indices, the limit is {max_indices}")
     if len(sections) != 1:
         raise CorruptStreamError(f"expected 1 payload section, found {len(sections)}")
     indices = decode_indices(sections[0], prior, header.indices_shape, header.tile_shape, chunk, header.symbol_crc)
