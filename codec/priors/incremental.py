@@ -195,9 +195,14 @@ class PixelCNNSession(CodingSession):
             raise ValueError(f"chunk must be >= 1, got {chunk}")
         self.shape, self.tile_shape = tuple(shape), clamp_tile(tuple(shape[1:-1]), tuple(tile_shape))
         self.stages = cfg.num_stages
-        self._known = None if indices is None else to_tiles(indices.long(), self.tile_shape)
         self._out = to_tiles(torch.zeros(self.shape, dtype=torch.int64), self.tile_shape)
-        self._valid = to_tiles(torch.ones(self.shape, dtype=torch.bool), self.tile_shape)[..., 0]
+        n_tiles = self._out.shape[0]
+        valid = to_tiles(torch.ones(self.shape, dtype=torch.bool), self.tile_shape)[..., 0]
+        self._masks = valid.reshape(n_tiles, -1).T.contiguous()  # (positions, tiles)
+        self._counts = self._masks.sum(dim=1).tolist()
+        self._known = None
+        if indices is not None:  # (positions, S, tiles): targets of every step, ready in coding order
+            self._known = to_tiles(indices.long(), self.tile_shape).reshape(n_tiles, -1, self.stages).permute(1, 2, 0)
         n = self._out.shape[0]
         size = n if chunk is None else min(chunk, n)
         net = FixedPointNet.from_model(model)
@@ -214,11 +219,11 @@ class PixelCNNSession(CodingSession):
         return tuple(reversed(pos))
 
     def num_symbols(self, step: int) -> int:
-        return int(self._valid[(slice(None), *self._pos(step))].sum())
+        return int(self._counts[step // self.stages])
 
     def _mask(self, step: int) -> Tensor:
         """Tiles whose position at ``step`` lies inside the grid (edge tiles are padded; padding is not coded)."""
-        return self._valid[(slice(None), *self._pos(step))]
+        return self._masks[step // self.stages]
 
     def logits(self, step: int) -> Tensor:
         if step != self._next:
@@ -232,7 +237,7 @@ class PixelCNNSession(CodingSession):
     def targets(self, step: int) -> Tensor:
         if self._known is None:
             raise RuntimeError("targets() needs the indices being encoded")
-        return self._known[(slice(None), *self._pos(step), step % self.stages)][self._mask(step)]
+        return self._known[step // self.stages, step % self.stages][self._mask(step)]
 
     def push(self, step: int, symbols: Tensor) -> None:
         pos, stage = self._pos(step), step % self.stages
