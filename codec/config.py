@@ -157,3 +157,44 @@ _NESTED: dict[tuple[str, str], type] = {
     ("VQVAEConfig", "vq"): VQConfig,
     ("GaussianVAEConfig", "net"): NetConfig,
 }
+
+
+@dataclass(frozen=True)
+class PriorConfig(ConfigMixin):
+    """An autoregressive (gated PixelCNN) or factorized (unigram) prior over index grids ``(B, *grid, S)``.
+
+    Attributes:
+        kind: ``"pixelcnn"`` (gated PixelCNN, van den Oord et al. 2016) or ``"unigram"`` (one histogram per stage).
+        dims: grid dimensionality: 1 (audio, causal over time), 2 (images, raster order), 3 (video, frame-row-major).
+        codebook_size: K, the number of index values per stage.
+        num_stages: S, residual VQ stages per position; stage ``s`` is conditioned on stages ``< s`` there.
+        channels: width C of every stack.
+        num_layers: gated layers L per stack.
+        kernel_size: odd kernel size k of the masked convolutions.
+        tile_shape: coding tile (one entry per grid axis); tiles are coded independently and decoded as one batch.
+        precision: bits of the integer frequency tables (each table sums to ``2**precision``).
+    """
+
+    kind: Literal["pixelcnn", "unigram"] = "pixelcnn"
+    dims: int = 2
+    codebook_size: int = 512
+    num_stages: int = 1
+    channels: int = 32
+    num_layers: int = 4
+    kernel_size: int = 3
+    tile_shape: tuple[int, ...] = (16, 16)
+    precision: int = 16
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("pixelcnn", "unigram"):
+            raise ValueError(f"PriorConfig: kind must be 'pixelcnn' or 'unigram', got {self.kind!r}")
+        if self.dims not in (1, 2, 3):
+            raise ValueError(f"PriorConfig: dims must be 1, 2 or 3, got {self.dims}")
+        if not 2 <= self.codebook_size <= 65536 or not 1 <= self.num_stages <= 64:
+            raise ValueError("PriorConfig: 2 <= codebook_size <= 65536 and 1 <= num_stages <= 64 are required")
+        if self.channels < 1 or self.num_layers < 1 or self.kernel_size < 1 or self.kernel_size % 2 == 0:
+            raise ValueError("PriorConfig: channels >= 1, num_layers >= 1 and an odd kernel_size are required")
+        if len(self.tile_shape) != self.dims or any(int(t) < 1 for t in self.tile_shape):
+            raise ValueError(f"PriorConfig: tile_shape needs {self.dims} positive entries, got {self.tile_shape}")
+        if not 12 <= self.precision <= 24 or self.codebook_size * 4 > 2**self.precision:
+            raise ValueError("PriorConfig: 12 <= precision <= 24 and codebook_size * 4 <= 2**precision are required")

@@ -1,0 +1,263 @@
+"""Tiled, incremental, exact-integer coding path of the gated PixelCNN.
+
+The grid is cut into equal tiles (``vqcodec.priors.tiling``) that are coded independently and advance in lockstep,
+so one network call serves one position of every tile. Inside a tile, cached activations make each step cheap:
+
+* stack ``d < D - 1`` (frames, rows) is computed for a whole hyperplane once the hyperplane is fully coded;
+* the last stack (columns) and the head are computed for the single new position at every step.
+
+Nothing is ever recomputed for old positions. All arithmetic is exact integer arithmetic in float64
+(``vqcodec.priors.fixed_point``), so the logits of a tile do not depend on the thread count or on how tiles are
+grouped into network calls (``chunk``); the encoder runs this same schedule to simulate its decoder.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from vqcodec.priors import fixed_point as fx
+from vqcodec.priors.base import CodingSession
+from vqcodec.priors.pixelcnn import GatedPixelCNN
+from vqcodec.priors.tiling import check_shape, clamp_tile, from_tiles, to_tiles
+
+
+@dataclass(frozen=True)
+class _Layer:
+    """Integer weights of one stack layer, pre-arranged for channels-last matmuls (all transposed: ``(in, out)``).
+
+    ``region_w`` multiplies unfolded windows (order ``C, *kernel``); ``point_w`` multiplies one position's window
+    flattened as ``(*kernel, C)`` followed by the link input (last stack only).
+    """
+
+    region_w: Tensor
+    point_w: Tensor
+    conv_b: Tensor
+    link_w: Tensor | None
+    out_w: Tensor
+    out_b: Tensor
+
+
+@dataclass(frozen=True)
+class FixedPointNet:
+    """Integer weights of a :class:`GatedPixelCNN` (float64 tensors holding exact integers)."""
+
+    layers: tuple[tuple[_Layer, ...], ...]  # [layer][stack]
+    embed: Tensor  # (S, K, C) activation scale
+    head_in_w: Tensor  # (C, C) transposed
+    head_in_b: Tensor
+    cond: Tensor  # (S, K, C) activation scale
+    head_out_w: Tensor  # (S, C, K) transposed
+    head_out_b: Tensor  # (S, K)
+
+    @staticmethod
+    def from_model(model: GatedPixelCNN) -> FixedPointNet:
+        """Quantize ``model``'s weights; masks are applied and the unused causal half of each kernel dropped."""
+        k = model.config.kernel_size
+        layers = []
+        for layer in model.layers:
+            row = []
+            for st, block in enumerate(layer):
+                w = fx.quantize_weight((block.conv_weight * block.mask).narrow(2 + st, 0, k // 2 + 1))
+                link = None if block.link_weight is None else fx.quantize_weight(block.link_weight)
+                point = w.movedim(1, -1).reshape(w.shape[0], -1)
+                if link is not None:
+                    point = torch.cat([point, link], dim=1)
+                row.append(_Layer(
+                    w.reshape(w.shape[0], -1).T.contiguous(), point.T.contiguous(), fx.quantize_bias(block.conv_bias),
+                    None if link is None else link.T.contiguous(), fx.quantize_weight(block.out_weight).T.contiguous(),
+                    fx.quantize_bias(block.out_bias),
+                ))
+            layers.append(tuple(row))
+        h = model.head_params()
+        out_w = torch.stack([fx.quantize_weight(w).T.contiguous() for w in h.out_weight])
+        return FixedPointNet(
+            tuple(layers), fx.quantize_act(h.embed), fx.quantize_weight(h.head_in_weight).T.contiguous(),
+            fx.quantize_bias(h.head_in_bias), fx.quantize_act(h.cond), out_w, fx.quantize_bias(h.out_bias),
+        )
+
+
+class _TileBatch:
+    """Activation caches of ``n`` tiles, channels last: ``acts[d][l]`` is stack ``d`` after ``l`` layers,
+    ``(n, *padded tile, C)`` with a zero margin around the tile."""
+
+    def __init__(self, net: FixedPointNet, n: int, tile: tuple[int, ...], kernel: int) -> None:
+        self.net, self.tile, self.half = net, tile, kernel // 2
+        self.margin = max(1, self.half)
+        channels = net.embed.shape[-1]
+        padded = tuple(t + 2 * self.margin for t in tile)
+        x = torch.zeros((n, *padded, channels), dtype=torch.float64)
+        dims, depth = len(tile), len(net.layers)
+        self.acts = [[x] + [torch.zeros_like(x) for _ in range(depth)] for _ in range(dims)]
+        self.kernels = [(1,) * d + (self.half + 1,) + (kernel,) * (dims - d - 1) for d in range(dims)]
+        self.offset = fx.gate_offset(channels)
+        self.base = torch.zeros((n, channels), dtype=torch.float64)
+        self.cond = torch.zeros_like(self.base)
+        self.symbols: list[Tensor] = []
+
+    def _index(self, pos: tuple[int, ...], window: bool, offset: int = 0) -> tuple[slice, ...]:
+        """Buffer index for the region ``pos`` (fixed leading axes); the last fixed axis may be a causal window."""
+        m, fixed, idx = self.margin, len(pos), [slice(None)]
+        for a, t in enumerate(self.tile):
+            if a < fixed:
+                p = pos[a] + m + (offset if a == fixed - 2 else 0)
+                lo = p - self.half if (window and a == fixed - 1) else p
+                idx.append(slice(lo, p + 1))
+            else:
+                lo = m - (self.half if window else 0)
+                idx.append(slice(lo, m + t + (self.half if window else 0)))
+        return tuple(idx)
+
+    def _finish(self, acc: Tensor, layer: _Layer, residual: Tensor | None) -> Tensor:
+        """Gate, 1x1 output convolution and residual on the accumulator ``acc (..., 2C)``."""
+        gated = fx.gate(fx.rescale(acc, clamp=False), self.offset)
+        out = fx.rescale(torch.matmul(gated, layer.out_w).add_(layer.out_b), clamp=False)
+        if residual is not None:
+            out += residual
+        return out.clamp_(-fx.ACT_LIMIT, fx.ACT_LIMIT)
+
+    def stack_region(self, stack: int, pos: tuple[int, ...]) -> None:
+        """Compute every layer of stack ``stack < D - 1`` on the hyperplane region fixed by ``pos``."""
+        acts, prev = self.acts[stack], self.acts[stack - 1] if stack else None
+        win, here = self._index(pos, window=True), self._index(pos, window=False)
+        link_idx = self._index(pos, window=False, offset=-1) if stack else None
+        for depth, layer in enumerate(self.net.layers, start=1):
+            p = layer[stack]
+            x = acts[depth - 1][win]
+            for a, k in enumerate(self.kernels[stack]):
+                x = x.unfold(1 + a, k, 1)
+            acc = torch.matmul(x.reshape(*x.shape[: 1 + len(self.tile)], -1), p.region_w).add_(p.conv_b)
+            if p.link_w is not None and prev is not None:
+                acc += torch.matmul(prev[depth][link_idx], p.link_w)
+            acts[depth][here] = self._finish(acc, p, acts[depth - 1][here])
+
+    def start_position(self, pos: tuple[int, ...]) -> None:
+        """Run the last stack at ``pos`` (one matmul per layer) and the shared part of the head."""
+        last, n = len(self.tile) - 1, self.base.shape[0]
+        win, here = self._index(pos, window=True), self._index(pos, window=False)
+        link_idx = self._index(pos, window=False, offset=-1) if last else None
+        acts, prev = self.acts[last], self.acts[last - 1] if last else None
+        for depth, layer in enumerate(self.net.layers, start=1):
+            p = layer[last]
+            cols = acts[depth - 1][win].reshape(n, -1)
+            if prev is not None and link_idx is not None:
+                cols = torch.cat([cols, prev[depth][link_idx].reshape(n, -1)], dim=1)
+            residual = None if depth == 1 else acts[depth - 1][here].reshape(n, -1)
+            acts[depth][here] = self._finish(torch.addmm(p.conv_b, cols, p.point_w), p, residual).view(
+                acts[depth][here].shape)
+        u = acts[-1][here].reshape(n, -1)
+        self.base = fx.rescale(torch.addmm(self.net.head_in_b, u, self.net.head_in_w))
+        self.cond = torch.zeros_like(self.base)
+        self.symbols = []
+
+    def stage_logits(self, stage: int) -> Tensor:
+        """Integer logits ``(n, K)`` of ``stage`` at the current position."""
+        z = (self.base + self.cond).clamp_(0, fx.ACT_LIMIT)
+        return fx.rescale(torch.addmm(self.net.head_out_b[stage], z, self.net.head_out_w[stage]))
+
+    def push(self, pos: tuple[int, ...], stage: int, symbols: Tensor) -> None:
+        """Record ``symbols (n,)`` of ``stage``; after the last stage, write the position's embedding."""
+        self.symbols.append(symbols)
+        if stage < self.net.embed.shape[0] - 1:
+            self.cond = self.cond + self.net.cond[stage][symbols]
+            return
+        x = self.net.embed[0][self.symbols[0]]
+        for s in range(1, len(self.symbols)):
+            x = x + self.net.embed[s][self.symbols[s]]
+        x = x.clamp_(-fx.ACT_LIMIT, fx.ACT_LIMIT).reshape(x.shape[0], *[1] * len(self.tile), x.shape[1])
+        self.acts[0][0][self._index(pos, window=False)] = x
+
+
+class PixelCNNSession(CodingSession):
+    """Coding schedule of a :class:`GatedPixelCNN`: step ``t`` codes stage ``t % S`` at position ``t // S`` (raster
+    order inside the tile) of every tile, in canonical tile order.
+
+    Args:
+        model: the prior.
+        shape: ``(B, *grid, S)``.
+        tile_shape: coding tile; shrunk to the grid along axes where the grid is smaller.
+        chunk: tiles per network call (None: all at once). Changes the compute layout, never the bits.
+        indices: the grid being encoded (None when decoding).
+    """
+
+    def __init__(
+        self, model: GatedPixelCNN, shape: tuple[int, ...], tile_shape: tuple[int, ...],
+        chunk: int | None, indices: Tensor | None,
+    ) -> None:
+        cfg = model.config
+        check_shape(shape, cfg.dims, cfg.num_stages)
+        if len(tile_shape) != cfg.dims or any(int(t) < 1 for t in tile_shape):
+            raise ValueError(f"tile_shape must have {cfg.dims} positive entries, got {tile_shape}")
+        if chunk is not None and chunk < 1:
+            raise ValueError(f"chunk must be >= 1, got {chunk}")
+        self.shape, self.tile_shape = tuple(shape), clamp_tile(tuple(shape[1:-1]), tuple(tile_shape))
+        self.stages = cfg.num_stages
+        self._out = to_tiles(torch.zeros(self.shape, dtype=torch.int64), self.tile_shape)
+        n_tiles = self._out.shape[0]
+        valid = to_tiles(torch.ones(self.shape, dtype=torch.bool), self.tile_shape)[..., 0]
+        self._masks = valid.reshape(n_tiles, -1).T.contiguous()  # (positions, tiles)
+        self._counts = self._masks.sum(dim=1).tolist()
+        self._known = None
+        if indices is not None:  # (positions, S, tiles): targets of every step, ready in coding order
+            self._known = to_tiles(indices.long(), self.tile_shape).reshape(n_tiles, -1, self.stages).permute(1, 2, 0)
+        n = self._out.shape[0]
+        size = n if chunk is None else min(chunk, n)
+        net = FixedPointNet.from_model(model)
+        self._bounds = [(lo, min(lo + size, n)) for lo in range(0, n, size)]
+        self._batches = [_TileBatch(net, hi - lo, self.tile_shape, cfg.kernel_size) for lo, hi in self._bounds]
+        self.num_steps = math.prod(self.tile_shape) * self.stages
+        self._next = 0
+
+    def _pos(self, step: int) -> tuple[int, ...]:
+        flat, pos = step // self.stages, []
+        for t in reversed(self.tile_shape):
+            pos.append(flat % t)
+            flat //= t
+        return tuple(reversed(pos))
+
+    def num_symbols(self, step: int) -> int:
+        return int(self._counts[step // self.stages])
+
+    def _mask(self, step: int) -> Tensor:
+        """Tiles whose position at ``step`` lies inside the grid (edge tiles are padded; padding is not coded)."""
+        return self._masks[step // self.stages]
+
+    def logits(self, step: int) -> Tensor:
+        if step != self._next:
+            raise RuntimeError(f"coding steps must run in order: expected {self._next}, got {step}")
+        stage = step % self.stages
+        if stage == 0:
+            for batch in self._batches:
+                batch.start_position(self._pos(step))
+        return torch.cat([batch.stage_logits(stage) for batch in self._batches])[self._mask(step)]
+
+    def targets(self, step: int) -> Tensor:
+        if self._known is None:
+            raise RuntimeError("targets() needs the indices being encoded")
+        return self._known[step // self.stages, step % self.stages][self._mask(step)]
+
+    def push(self, step: int, symbols: Tensor) -> None:
+        pos, stage = self._pos(step), step % self.stages
+        full = torch.zeros(self._out.shape[0], dtype=torch.int64)
+        full[self._mask(step)] = symbols.long()
+        symbols = full
+        self._out[(slice(None), *pos, stage)] = symbols
+        for (lo, hi), batch in zip(self._bounds, self._batches):
+            batch.push(pos, stage, symbols[lo:hi])
+        self._next = step + 1
+        if stage == self.stages - 1:
+            self._finish_hyperplanes(pos)
+
+    def _finish_hyperplanes(self, pos: tuple[int, ...]) -> None:
+        """After the last position of a hyperplane of stack ``d < D - 1`` is coded, compute that hyperplane."""
+        dims = len(self.tile_shape)
+        for d in range(dims - 2, -1, -1):
+            if all(pos[a] == self.tile_shape[a] - 1 for a in range(d + 1, dims)):
+                for batch in self._batches:
+                    batch.stack_region(d, pos[: d + 1])
+
+    def result(self) -> Tensor:
+        return from_tiles(self._out, self.shape)

@@ -1,0 +1,91 @@
+"""Priors: causality (no leak, no blind spot), fixed-point path = float path, config, training objective."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from prior_helpers import one_thread, tiny_config, tiny_prior, train  # noqa: F401 (fixture)
+from vqcodec.config import PriorConfig
+from vqcodec.priors import GatedPixelCNN, UnigramPrior, bits_per_index
+from vqcodec.priors.synthetic import MarkovField2d
+
+GRIDS = {1: (9,), 2: (4, 5), 3: (3, 3, 4)}
+
+
+@pytest.mark.parametrize("dims", [1, 2, 3])
+def test_pixelcnn_is_causal_in_raster_order(dims: int) -> None:
+    prior = tiny_prior(dims, stages=2)
+    idx = torch.randint(0, 16, (1, *GRIDS[dims], 2))
+    with torch.no_grad():
+        base = prior(idx).reshape(-1, 2, 16)
+        flat = idx.reshape(-1, 2)
+        for p in range(flat.shape[0]):
+            for s in range(2):
+                other = flat.clone()
+                other[p, s] = (other[p, s] + 1) % 16
+                out = prior(other.reshape(idx.shape)).reshape(-1, 2, 16)
+                assert torch.equal(out[:p], base[:p]), "a later position leaked into an earlier one"
+                assert torch.equal(out[p, : s + 1], base[p, : s + 1]), "a later stage leaked"
+
+
+def test_pixelcnn_2d_has_no_blind_spot() -> None:
+    prior = tiny_prior(2)
+    idx = torch.randint(0, 16, (1, 5, 5, 1))
+    with torch.no_grad():
+        base = prior(idx)[0, 2, 2]
+        for ij in [(1, 1), (1, 2), (1, 3), (2, 1), (0, 4)]:  # up-left, up, up-right, left, two rows up-right
+            other = idx.clone()
+            other[0, ij[0], ij[1], 0] = (other[0, ij[0], ij[1], 0] + 1) % 16
+            assert not torch.equal(prior(other)[0, 2, 2], base), f"position {ij} is in a blind spot"
+
+
+@pytest.mark.parametrize("dims", [1, 2, 3])
+def test_fixed_point_session_matches_float_model(dims: int) -> None:
+    prior = tiny_prior(dims, stages=2, tile_shape=GRIDS[dims])
+    idx = torch.randint(0, 16, (2, *GRIDS[dims], 2))
+    with torch.no_grad():
+        ref = torch.log_softmax(prior(idx).double(), -1).reshape(2, -1, 16)
+        session = prior.open_session(tuple(idx.shape), indices=idx)
+        got = []
+        for t in range(session.num_steps):
+            got.append(torch.log_softmax(session.logits(t) / 1024.0, -1))
+            session.push(t, session.targets(t))
+    got_t = torch.stack(got, dim=1)  # (B, positions * S, K)
+    assert (got_t - ref).abs().max() < 0.03
+    assert torch.equal(session.result(), idx)
+
+
+def test_prior_config_validates_and_round_trips() -> None:
+    cfg = PriorConfig(dims=3, tile_shape=(2, 8, 8), num_stages=2)
+    assert PriorConfig.from_dict(cfg.to_dict()) == cfg
+    for bad in [dict(kernel_size=2), dict(dims=4), dict(tile_shape=(8,)), dict(codebook_size=1),
+                dict(precision=11), dict(codebook_size=65536, precision=16), dict(kind="transformer")]:
+        with pytest.raises(ValueError):
+            PriorConfig(**bad)  # type: ignore[arg-type]
+
+
+def test_check_indices_rejects_bad_grids() -> None:
+    prior = tiny_prior(2)
+    for bad in [torch.zeros(1, 4, 4, 1), torch.full((1, 4, 4, 1), 16), torch.zeros(1, 4, 1, dtype=torch.long)]:
+        with pytest.raises(ValueError):
+            prior.check_indices(bad)
+
+
+def test_unigram_learns_the_histogram() -> None:
+    prior = UnigramPrior(tiny_config(1, kind="unigram", k=4))
+    data = torch.tensor([0, 0, 0, 1]).repeat(64).reshape(16, 16, 1)
+    train(prior, data, steps=300, lr=0.2)
+    entropy = -(0.75 * torch.log2(torch.tensor(0.75)) + 0.25 * torch.log2(torch.tensor(0.25)))
+    assert bits_per_index(prior, [data]) == pytest.approx(float(entropy), abs=0.02)
+
+
+def test_bits_per_index_drops_with_training() -> None:
+    field = MarkovField2d.random(8, seed=3)
+    data = field.sample(64, 8, 8, seed=4)
+    prior = GatedPixelCNN(tiny_config(2, k=8))
+    before = bits_per_index(prior, [data[:32], data[32:]])
+    train(prior, data, steps=30)
+    assert bits_per_index(prior, [data]) < before - 0.3
+    with pytest.raises(ValueError):
+        bits_per_index(prior, [])
