@@ -89,3 +89,21 @@ def test_bits_per_index_drops_with_training() -> None:
     assert bits_per_index(prior, [data]) < before - 0.3
     with pytest.raises(ValueError):
         bits_per_index(prior, [])
+
+
+@pytest.mark.parametrize("kind", ["pixelcnn", "unigram"])
+def test_fewer_stages_than_the_prior_round_trip(kind: str) -> None:
+    """Variable rate: the first S' < S residual stages are coded alone, losslessly."""
+    from vqcodec.config import PriorConfig
+    from vqcodec.entropy import decode_indices, encode_indices
+    from vqcodec.priors import build_prior
+
+    torch.set_num_threads(1)
+    prior = build_prior(PriorConfig(kind=kind, dims=2, codebook_size=16, num_stages=3, channels=8, num_layers=2,
+                                    tile_shape=(4, 4))).eval()
+    for stages in (1, 2, 3):
+        idx = torch.randint(0, 16, (1, 5, 6, stages))
+        assert prior(idx).shape == (1, 5, 6, stages, 16)
+        enc = encode_indices(idx, prior)
+        out = decode_indices(enc.payload, prior, tuple(idx.shape), enc.tile_shape, checksum=enc.checksum)
+        assert torch.equal(out, idx)

@@ -26,7 +26,7 @@ def compress_indices(indices: Tensor, prior: IndexPrior, header: Header, chunk: 
     cfg = prior.config
     full = dataclasses.replace(
         header, latent_grid=tuple(indices.shape[1:-1]), batch=int(indices.shape[0]),
-        tile_shape=enc.tile_shape or tuple(indices.shape[1:-1]), num_stages=cfg.num_stages,
+        tile_shape=enc.tile_shape or tuple(indices.shape[1:-1]), num_stages=int(indices.shape[-1]),
         codebook_size=cfg.codebook_size, precision=cfg.precision, symbol_crc=enc.checksum,
     )
     return container.write(full, [enc.payload])
@@ -39,10 +39,11 @@ def check_compatible(header: Header, prior: IndexPrior, model: str | None = None
         raise ModelMismatchError(f"file was made with model {header.model!r}, not {model!r}")
     if weights_sha256 is not None and header.weights_sha256 != weights_sha256[:8]:
         raise ModelMismatchError(f"file was made with weights {header.weights_sha256}, not {weights_sha256[:8]}")
-    theirs = (len(header.latent_grid), header.num_stages, header.codebook_size, header.precision)
-    ours = (cfg.dims, cfg.num_stages, cfg.codebook_size, cfg.precision)
-    if theirs != ours:
-        raise ModelMismatchError(f"file needs (dims, stages, codebook, precision) = {theirs}, the prior has {ours}")
+    theirs = (len(header.latent_grid), header.codebook_size, header.precision)
+    ours = (cfg.dims, cfg.codebook_size, cfg.precision)
+    if theirs != ours or header.num_stages > cfg.num_stages:
+        raise ModelMismatchError(f"file needs (dims, codebook, precision) = {theirs} and {header.num_stages} stages, "
+                                 f"the prior has {ours} and {cfg.num_stages} stages")
 
 
 def decompress_indices(

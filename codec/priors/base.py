@@ -74,8 +74,9 @@ class IndexPrior(nn.Module, ABC):
         cfg = self.config
         if indices.dtype not in (torch.int16, torch.int32, torch.int64, torch.uint8):
             raise ValueError(f"indices must be an integer tensor, got {indices.dtype}")
-        if indices.dim() != cfg.dims + 2 or indices.shape[-1] != cfg.num_stages:
-            raise ValueError(f"indices must be (B, {cfg.dims} grid axes, S={cfg.num_stages}), got {tuple(indices.shape)}")
+        if indices.dim() != cfg.dims + 2 or not 1 <= indices.shape[-1] <= cfg.num_stages:
+            raise ValueError(
+                f"indices must be (B, {cfg.dims} grid axes, S<={cfg.num_stages}), got {tuple(indices.shape)}")
         if indices.numel() and (int(indices.min()) < 0 or int(indices.max()) >= cfg.codebook_size):
             raise ValueError(f"indices must lie in [0, {cfg.codebook_size})")
 

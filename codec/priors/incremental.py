@@ -194,7 +194,7 @@ class PixelCNNSession(CodingSession):
         if chunk is not None and chunk < 1:
             raise ValueError(f"chunk must be >= 1, got {chunk}")
         self.shape, self.tile_shape = tuple(shape), clamp_tile(tuple(shape[1:-1]), tuple(tile_shape))
-        self.stages = cfg.num_stages
+        self.stages = int(shape[-1])  # the first S' <= S stages are coded (variable rate)
         self._out = to_tiles(torch.zeros(self.shape, dtype=torch.int64), self.tile_shape)
         n_tiles = self._out.shape[0]
         valid = to_tiles(torch.ones(self.shape, dtype=torch.bool), self.tile_shape)[..., 0]

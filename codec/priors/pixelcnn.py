@@ -142,14 +142,14 @@ class GatedPixelCNN(IndexPrior):
         base = self.head_in(self.context(idx).movedim(1, -1))
         cond = torch.zeros_like(base)
         logits = []
-        for s in range(self.config.num_stages):
+        for s in range(idx.shape[-1]):
             z = torch.relu(base + cond)
             logits.append(z @ self.head_out_weight[s].T + self.head_out_bias[s])
             cond = cond + self.cond[s][idx[..., s]]
         return torch.stack(logits, dim=-2)
 
     def _embed_grid(self, idx: Tensor) -> Tensor:
-        x = sum(self.embed[s][idx[..., s]] for s in range(self.config.num_stages))
+        x = sum(self.embed[s][idx[..., s]] for s in range(idx.shape[-1]))
         return x.movedim(-1, 1)  # type: ignore[union-attr]
 
     def head_params(self) -> _HeadParams:

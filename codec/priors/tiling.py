@@ -50,8 +50,8 @@ def clamp_tile(grid: tuple[int, ...], tile: tuple[int, ...]) -> tuple[int, ...]:
 
 def check_shape(shape: tuple[int, ...], dims: int, num_stages: int) -> None:
     """Raise ``ValueError`` unless ``shape`` is ``(B, *grid, S)`` with ``dims`` positive grid axes."""
-    if len(shape) != dims + 2 or shape[-1] != num_stages or any(int(x) < 1 for x in shape):
-        raise ValueError(f"shape must be (B, {dims} grid axes, S={num_stages}) with positive sizes, got {shape}")
+    if len(shape) != dims + 2 or shape[-1] > num_stages or any(int(x) < 1 for x in shape):
+        raise ValueError(f"shape must be (B, {dims} grid axes, S<={num_stages}) with positive sizes, got {shape}")
 
 
 def zeros_like_grid(shape: tuple[int, ...]) -> Tensor:

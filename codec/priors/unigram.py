@@ -25,7 +25,7 @@ class UnigramPrior(IndexPrior):
 
     def forward(self, indices: Tensor) -> Tensor:
         """Logits ``(B, *grid, S, K)``: the stage histograms broadcast over the grid."""
-        return self.logits_table.expand(*indices.shape, self.config.codebook_size)
+        return self.logits_table[: indices.shape[-1]].expand(*indices.shape, self.config.codebook_size)
 
     def integer_logits(self) -> Tensor:
         """Normalized log-probabilities ``(S, K)`` as integers at scale ``2**LOGIT_BITS`` (float64)."""
