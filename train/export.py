@@ -15,7 +15,7 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, half: bool = Fals
     """Write the model of ``checkpoint`` (a ``last.pt`` or its folder) to ``out``; returns the file's sha256."""
     ck = load_checkpoint(checkpoint)
     cfg = TrainConfig.from_dict({**ck["config"], "init_from": "", "adapt_codebook": False})
-    if not cfg.model and ck["config"].get("init_from"):
+    if not cfg.model and ck["config"].get("init_from") and cfg.kind != "prior":
         cfg = TrainConfig.from_dict({**cfg.to_dict(), "model": _model_dict(ck)})
     task = build_task(cfg, distributed=False)
     task.model.load_state_dict(ck["model"])

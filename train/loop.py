@@ -113,7 +113,7 @@ def _train(cfg: TrainConfig, resume: bool, progress: bool, ctx: distributed.Dist
         _check_resume(saved["config"], cfg)
     elif cfg.init_from:
         initialise_from(task, cfg.init_from)
-    task.model.to(ctx.device)
+    task.to(ctx.device)
     params = task.parameters()
     opt = torch.optim.AdamW(params or [torch.nn.Parameter(torch.zeros(1))], lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg))
@@ -125,7 +125,7 @@ def _train(cfg: TrainConfig, resume: bool, progress: bool, ctx: distributed.Dist
         start, wall0 = int(saved["step"]), float(saved["wall_s"])
     if ctx.enabled and params:
         task.forward_module = DistributedDataParallel(task.model, broadcast_buffers=False)
-    stride = getattr(task.model, "stride", 1)
+    stride = task.stride
     val = [b.to(ctx.device) for b in _val_batches(cfg, val_files, stride)]
     log = MetricsLog(out, cfg.tensorboard) if ctx.is_main else None
     if cfg.init_from and start == 0 and ctx.is_main:

@@ -16,8 +16,9 @@ import torch
 from torch import Tensor, nn
 
 from vqcodec import VQVAE, GaussianVAE
-from vqcodec.config import GaussianVAEConfig, VQVAEConfig
+from vqcodec.config import GaussianVAEConfig, PriorConfig, VQVAEConfig
 from vqcodec.metrics import psnr
+from vqcodec.priors import build_prior
 
 
 class Task(ABC):
@@ -29,6 +30,14 @@ class Task(ABC):
 
     def parameters(self) -> list[nn.Parameter]:
         return [p for p in self.model.parameters() if p.requires_grad]
+
+    @property
+    def stride(self) -> int:
+        """Media sizes the task's data must be multiples of."""
+        return int(getattr(self.model, "stride", 1))
+
+    def to(self, device: torch.device) -> None:
+        self.model.to(device)
 
     @abstractmethod
     def train_step(self, x: Tensor) -> tuple[Tensor, dict[str, float]]:
@@ -140,6 +149,96 @@ class GaussianTask(Task):
         return "gaussian", {"model": self.config.to_dict()}, {"model": self.model.state_dict()}
 
 
+
+class PriorTask(Task):
+    """Stage 2: a prior over the indices of a frozen VQ-VAE (cross-entropy in bits per index).
+
+    With S > 1 residual stages each batch keeps only its first ``q ~ U{1..S}`` stages, so one prior codes every
+    quality level (the first q stages) well.
+    """
+
+    kind = "prior"
+
+    def __init__(self, config: PriorConfig, base: VQVAE) -> None:
+        self.config = config
+        self.base = base.eval()
+        for p in self.base.parameters():
+            p.requires_grad_(False)
+        self.model = build_prior(config)
+        self.forward_module = self.model
+
+    @property
+    def stride(self) -> int:
+        return self.base.stride
+
+    def to(self, device: torch.device) -> None:
+        self.model.to(device)
+        self.base.to(device)
+
+    def _indices(self, x: Tensor) -> Tensor:
+        with torch.no_grad():
+            return self.base.encode(x)
+
+    def _bits(self, module: nn.Module, idx: Tensor) -> Tensor:
+        logits = module(idx)
+        ce = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), idx.reshape(-1))
+        return ce / math.log(2.0)
+
+    def train_step(self, x: Tensor) -> tuple[Tensor, dict[str, float]]:
+        idx = self._indices(x)
+        q = int(torch.randint(1, idx.shape[-1] + 1, ())) if idx.shape[-1] > 1 else 1
+        bits = self._bits(self.forward_module, idx[..., :q])
+        return bits, {"loss": float(bits.detach()), "bits": float(bits.detach()), "stages": float(q)}
+
+    @torch.no_grad()
+    def evaluate(self, batches: Iterable[Tensor]) -> dict[str, float]:
+        was = self.model.training
+        self.model.eval()
+        stages = self.config.num_stages
+        total = [0.0] * stages
+        pixels = 0
+        for x in batches:
+            idx = self._indices(x)
+            pixels += x.shape[0] * math.prod(x.shape[2:])
+            for q in range(1, stages + 1):
+                total[q - 1] += float(self._bits(self.model, idx[..., :q])) * idx[..., :q].numel()
+        self.model.train(was)
+        out = {f"bpp_{q}": total[q - 1] / max(pixels, 1) for q in range(1, stages + 1)}
+        n_idx = pixels / self.base.stride ** self.base.config.net.dims * stages
+        out["bits_per_index"] = total[-1] / max(n_idx, 1)
+        return out
+
+    def export(self) -> tuple[str, dict[str, Any], dict[str, dict[str, Tensor]]]:
+        base_cfg = self.base.config
+        base_cfg = dataclasses.replace(base_cfg, vq=dataclasses.replace(base_cfg.vq, sync_distributed=False))
+        config = {"model": base_cfg.to_dict(), "prior": self.config.to_dict()}
+        return "vqcodec", config, {"model": self.base.state_dict(), "prior": self.model.state_dict()}
+
+
+def load_base_vqvae(path: str) -> VQVAE:
+    """The frozen VQ-VAE of a prior run: a stage-1 checkpoint/run folder, or a vqvae/vqcodec weights file."""
+    if not path:
+        raise ValueError("--kind prior needs --base-model (a VQ-VAE checkpoint or weights file)")
+    kind, cfg, state = _source(path)
+    if kind not in ("vqvae", "vqcodec"):
+        raise ValueError(f"--base-model {path} holds a {kind} model, not a VQ-VAE")
+    model = VQVAE(VQVAEConfig.from_dict(cfg))
+    model.load_state_dict(state)
+    return model
+
+
+def prior_config_for(base: VQVAE, overrides: dict[str, Any]) -> PriorConfig:
+    """The prior config: ``dims``, ``codebook_size`` and ``num_stages`` from the base model, the rest from ``overrides``."""
+    derived = {"dims": base.config.net.dims, "codebook_size": base.config.vq.codebook_size,
+               "num_stages": base.config.vq.num_stages}
+    clash = sorted(k for k in derived if k in overrides and overrides[k] != derived[k])
+    if clash:
+        raise ValueError(f"prior settings {', '.join(clash)} must match the base model ({derived})")
+    data = {**overrides, **derived}
+    if "tile_shape" not in data:
+        data["tile_shape"] = [16] * derived["dims"]
+    return PriorConfig.from_dict(data)
+
 def _source(path: str) -> tuple[str, dict[str, Any], dict[str, Tensor]]:
     """``(kind, model config dict, model state)`` of a training checkpoint or a weights file."""
     from vqcodec.weights_io import load_weights
@@ -150,13 +249,15 @@ def _source(path: str) -> tuple[str, dict[str, Any], dict[str, Tensor]]:
         wf = load_weights(path)
         return wf.kind, wf.config["model"], wf.tensors["model"]
     ck = load_checkpoint(path)
+    if ck["kind"] == "prior":
+        raise ValueError(f"{path} is a prior checkpoint; export it first (vqcodec export) to use it as a model")
     return ck["kind"], ck["config"]["model"], ck["model"]
 
 
 def build_task(cfg: Any, distributed: bool) -> Task:
     """The task for ``cfg.kind``; with ``init_from`` the model config comes from that file."""
     model_dict = cfg.model
-    if cfg.init_from:
+    if cfg.init_from and cfg.kind != "prior":
         kind, model_dict, _ = _source(cfg.init_from)
         if kind != cfg.kind:
             raise ValueError(f"--init-from {cfg.init_from} holds a {kind} model, not a {cfg.kind} model")
@@ -169,13 +270,22 @@ def build_task(cfg: Any, distributed: bool) -> Task:
         return task
     if cfg.kind == "gaussian":
         return GaussianTask(GaussianVAEConfig.from_dict(model_dict))
-    raise ValueError(f"no training task for kind {cfg.kind!r} yet")
+    base = load_base_vqvae(cfg.base_model)
+    return PriorTask(prior_config_for(base, cfg.model), base)
 
 
 def initialise_from(task: Task, path: str) -> None:
     """Load the model weights of ``path`` into ``task`` (and prepare codebook adaptation if asked)."""
     from vqcodec.weights_io import load_state
 
+    if isinstance(task, PriorTask):
+        from vqcodec.weights_io import load_weights
+
+        wf = load_weights(path) if path.endswith(".safetensors") else None
+        if wf is None or "prior" not in wf.tensors:
+            raise ValueError(f"--init-from {path}: a prior run starts from a vqcodec weights file with a prior")
+        load_state(task.model, wf.tensors["prior"], path)
+        return
     _, _, state = _source(path)
     load_state(task.model, state, path)
     if isinstance(task, VQVAETask) and task.adapt_codebook:
