@@ -109,3 +109,18 @@ def _build_gaussian(wf: WeightsFile) -> nn.Module:
     model = GaussianVAE(GaussianVAEConfig.from_dict(wf.config["model"]))
     load_state(model, wf.tensors["model"], "gaussian")
     return model
+
+
+@register_kind("vqcodec")
+def _build_vqcodec(wf: WeightsFile) -> nn.Module:
+    from vqcodec.config import PriorConfig, VQVAEConfig
+    from vqcodec.models import VQVAE
+    from vqcodec.models.vq_codec import VQCodec
+    from vqcodec.priors import build_prior
+    from vqcodec.weights_io import load_state
+
+    vqvae = VQVAE(VQVAEConfig.from_dict(wf.config["model"]))
+    load_state(vqvae, wf.tensors["model"], "vqcodec model")
+    prior = build_prior(PriorConfig.from_dict(wf.config["prior"]))
+    load_state(prior, wf.tensors["prior"], "vqcodec prior")
+    return VQCodec(vqvae, prior)

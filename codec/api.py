@@ -1,0 +1,121 @@
+"""Functional bytes API: images <-> complete ``.vq`` files with a named, hash-checked model.
+
+    data = compress_image(pixels, load_model("vq-image"), quality=3).data
+    decoded = decompress_image(data)          # the model named in the header is loaded (built-in) or passed in
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from vqcodec.bitstream import container
+from vqcodec.bitstream.errors import CorruptStreamError, ModelMismatchError
+from vqcodec.bitstream.header import Header
+from vqcodec.media.image import from_tensor, to_tensor
+from vqcodec.media.pad import Padding, crop, pad_to_multiple
+from vqcodec.models.vq_codec import Encoded, VQCodec
+from vqcodec.registry import LoadedModel, load_model
+
+_NUM_THREADS = 2
+"""Torch threads inside the coding path (the prior itself is exact integer arithmetic, so this only sets speed)."""
+
+
+@dataclass(frozen=True)
+class CompressedImage:
+    """A ``.vq`` file and what it cost: real bits per pixel (header included) and the prior's ideal bits."""
+
+    data: bytes
+    header: Header
+    estimated_bits: float
+
+    @property
+    def bpp(self) -> float:
+        _, h, w = self.header.shape
+        return 8 * len(self.data) / (h * w)
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    """Decoded pixels uint8 ``(3, H, W)`` and the header they came from."""
+
+    pixels: Tensor
+    header: Header
+
+
+def _codec(model: LoadedModel) -> VQCodec:
+    if not isinstance(model.module, VQCodec):
+        raise ModelMismatchError(f"model {model.name} is a {model.kind} model, not an image VQ codec")
+    if model.module.vqvae.config.net.dims != 2:
+        raise ModelMismatchError(f"model {model.name} is not an image model")
+    return model.module
+
+
+def compress_image(pixels: Tensor, model: LoadedModel, quality: int, device: str = "cpu") -> CompressedImage:
+    """Compress uint8 ``pixels (3, H, W)`` at ``quality`` (= residual stages coded, 1..S) into a ``.vq`` file."""
+    codec = _codec(model)
+    x, padding = pad_to_multiple(to_tensor(pixels), codec.stride, mode="replicate")
+    _, _, h, w = x.shape
+    base = Header(
+        model=model.name, weights_sha256=model.sha256[:8], modality="image", codec_kind="vq",
+        shape=tuple(pixels.shape), latent_grid=(h // codec.stride, w // codec.stride), padding=padding.amounts,
+        tile_shape=(1, 1), num_stages=quality, codebook_size=codec.prior.config.codebook_size,
+        precision=codec.prior.config.precision, quality=quality,
+    )
+    with _threads():
+        enc = codec.compress(x.to(device), quality, base)
+    return CompressedImage(container.write(enc.header, [enc.payload]), enc.header, enc.estimated_bits)
+
+
+def read_header(data: bytes) -> Header:
+    """The validated header of a ``.vq`` file (CRC checked)."""
+    return container.read(data)[0]
+
+
+def _check_geometry(h: Header, codec: VQCodec) -> None:
+    """The latent grid must be exactly what the original size, padding and stride imply."""
+    if h.modality != "image" or h.codec_kind != "vq" or len(h.shape) != 3 or h.shape[0] != 3:
+        raise ModelMismatchError(f"this is a {h.modality}/{h.codec_kind} file, not a VQ image file")
+    expected = tuple((n + p) // codec.stride for n, p in zip(h.shape[1:], h.padding))
+    exact = all((n + p) % codec.stride == 0 and p < codec.stride for n, p in zip(h.shape[1:], h.padding))
+    if not exact or expected != h.latent_grid or h.batch != 1:
+        raise CorruptStreamError("invalid header: latent grid does not match the image size and padding")
+
+
+def decompress_image(data: bytes, model: LoadedModel | None = None, device: str = "cpu") -> DecodedImage:
+    """Decode a ``.vq`` image file; loads the built-in model named in its header unless ``model`` is given.
+
+    Raises:
+        CorruptStreamError, UnsupportedVersionError, DesyncError: bad or corrupted file.
+        ModelMismatchError: another modality, or weights other than the file's.
+        WeightsError: the named model is not available.
+    """
+    header, sections = container.read(data)
+    if model is None:
+        model = load_model(header.model)
+    if model.sha256[:8] != header.weights_sha256:
+        raise ModelMismatchError(f"file was made with weights {header.weights_sha256} of {header.model!r}; "
+                                 f"the model given has {model.sha256[:8]}")
+    codec = _codec(model)
+    _check_geometry(header, codec)
+    if len(sections) != 1:
+        raise CorruptStreamError(f"expected 1 payload section, found {len(sections)}")
+    with _threads():
+        x_hat = codec.decompress(Encoded(header, sections[0], math.nan), device)
+    padded = tuple(n + p for n, p in zip(header.shape[1:], header.padding))
+    pixels = from_tensor(crop(x_hat, Padding(original=tuple(header.shape[1:]), padded=padded)))
+    return DecodedImage(pixels, header)
+
+
+class _threads:
+    """Fix torch's CPU thread count inside the coding path, restoring it afterwards."""
+
+    def __enter__(self) -> None:
+        self._old = torch.get_num_threads()
+        torch.set_num_threads(_NUM_THREADS)
+
+    def __exit__(self, *exc: object) -> None:
+        torch.set_num_threads(self._old)
