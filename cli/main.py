@@ -12,7 +12,7 @@ import click
 
 import vqcodec
 
-_SUBCOMMANDS: tuple[str, ...] = ()
+_SUBCOMMANDS: tuple[str, ...] = ("bench",)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
