@@ -96,10 +96,11 @@ def bd_rate(rate_anchor: Sequence[float], quality_anchor: Sequence[float],
     ra, rt = np.asarray(rate_anchor, dtype=float), np.asarray(rate_test, dtype=float)
     if np.any(ra <= 0) or np.any(rt <= 0):
         raise ValueError("rates must be positive")
-    qa, qt = np.asarray(quality_anchor, dtype=float), np.asarray(quality_test, dtype=float)
+    qa, la = _sorted_xy(quality_anchor, np.log10(ra))
+    qt, lt = _sorted_xy(quality_test, np.log10(rt))
     lo, hi = _overlap(qa, qt)
-    ia = pchip_integral(qa, np.log10(ra), lo, hi)
-    it = pchip_integral(qt, np.log10(rt), lo, hi)
+    ia = pchip_integral(qa, la, lo, hi)
+    it = pchip_integral(qt, lt, lo, hi)
     return float((10 ** ((it - ia) / (hi - lo)) - 1) * 100)
 
 
@@ -113,7 +114,7 @@ def bd_quality(rate_anchor: Sequence[float], quality_anchor: Sequence[float],
     if np.any(ra <= 0) or np.any(rt <= 0):
         raise ValueError("rates must be positive")
     la, lt = np.log10(ra), np.log10(rt)
-    lo, hi = _overlap(la, lt)
+    lo, hi = _overlap(_sorted_xy(la, quality_anchor)[0], _sorted_xy(lt, quality_test)[0])
     ia = pchip_integral(la, quality_anchor, lo, hi)
     it = pchip_integral(lt, quality_test, lo, hi)
     return float((it - ia) / (hi - lo))

@@ -33,6 +33,7 @@ def machine_info(device: str, threads: int, workers: int) -> dict[str, Any]:
         "workers": workers,
         "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
+        "load_avg_1_5_15": [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None,
         "gpu": torch.cuda.get_device_name(0) if device.startswith("cuda") and torch.cuda.is_available() else None,
         "platform": platform.platform(),
         "python": platform.python_version(),

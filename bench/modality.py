@@ -14,7 +14,6 @@ from typing import ClassVar
 
 import numpy as np
 from PIL import Image
-
 from vqcodec.metrics import MS_SSIM_MIN_SIDE, ms_ssim_db, ms_ssim_uint8, psnr_uint8
 
 
@@ -44,6 +43,7 @@ class Modality(ABC):
     extensions: ClassVar[tuple[str, ...]]
     report_rates: ClassVar[tuple[float, ...]] = ()  # rates at which the summary interpolates each metric
     plot_max_rate: ClassVar[float | None] = None  # right end of the RD plots' rate axis
+    notes: ClassVar[str] = ""  # how rate and metrics are measured, for the summary
 
     @property
     @abstractmethod
@@ -77,6 +77,12 @@ class ImageModality(Modality):
     name = "image"
     rate_key = "bpp"
     rate_label = "bits per pixel (bpp)"
+    notes = (
+        "Rate is bits per pixel from the real file bytes (container headers included). PSNR is on 8-bit RGB "
+        "(MSE over all three channels). MS-SSIM (pytorch-msssim, 5 scales, 11x11 window) is on 8-bit RGB as "
+        "floats with data_range=255, undefined (null) for images with a side <= 160 px; in dB it is "
+        "-10 log10(1 - MS-SSIM)."
+    )
     report_rates = (0.25, 0.5, 1.0)
     plot_max_rate = 2.0
     extensions = (".png", ".ppm", ".bmp", ".tif", ".tiff", ".jpg", ".jpeg", ".webp")

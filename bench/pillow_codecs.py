@@ -11,7 +11,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 from PIL import Image, features
-
 from vqcodec.bench.codecs import Codec, Setting, register_codec
 
 
@@ -20,9 +19,28 @@ def _lib(feature: str) -> str:
 
 
 class PillowCodec(Codec):
-    """A Pillow format saved with fixed options plus one swept option."""
+    """A Pillow format saved with fixed options plus one swept option.
+
+    The spec ``NAME:S1/S2/...`` (e.g. ``jpeg:10/50/90``) replaces the default sweep by the given settings.
+    """
 
     format: ClassVar[str] = ""
+
+    def __init__(self, settings: tuple[Setting, ...] | None = None) -> None:
+        if settings is not None:
+            if not settings:
+                raise ValueError(f"{self.name}: empty settings list")
+            self.settings = tuple(settings)
+
+    @classmethod
+    def from_spec(cls, arg: str | None, device: str = "cpu") -> Codec:
+        if arg is None:
+            return cls()
+        try:
+            values = tuple(float(v) if "." in v else int(v) for v in arg.split("/"))
+        except ValueError:
+            raise ValueError(f"{cls.name}: settings must be numbers separated by '/', got {arg!r}") from None
+        return cls(values)
 
     def save_options(self, setting: Setting) -> dict[str, Any]:
         """Keyword arguments for ``Image.save`` at this setting."""

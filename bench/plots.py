@@ -8,11 +8,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from vqcodec.bench.modality import Metric  # noqa: E402
-from vqcodec.bench.reference_curves import ReferenceCurve  # noqa: E402
-from vqcodec.bench.results import BenchResult  # noqa: E402
+import matplotlib.pyplot as plt
+from vqcodec.bench.modality import Metric
+from vqcodec.bench.reference_curves import ReferenceCurve
+from vqcodec.bench.results import BenchResult
 
 Curve = tuple[str, list[float], list[float]]
 

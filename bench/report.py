@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-
 from vqcodec.bench.bdrate import bd_quality, bd_rate
 from vqcodec.bench.modality import Metric, Modality
 from vqcodec.bench.plots import plot_filename, plot_rd
@@ -108,7 +107,7 @@ def _speed_table(result: BenchResult) -> list[str]:
 
 def _machine_lines(result: BenchResult) -> list[str]:
     m = result.machine
-    keys = ["device", "gpu", "cpu", "cpu_count", "torch_threads", "workers", "platform", "python", "torch",
+    keys = ["device", "gpu", "cpu", "cpu_count", "load_avg_1_5_15", "torch_threads", "workers", "platform", "python", "torch",
             "numpy", "pillow", "pytorch_msssim", "libs"]
     return [f"- {key}: {m[key]}" for key in keys if key in m] + [f"- config: {result.config}"]
 
@@ -121,13 +120,12 @@ def summary_markdown(result: BenchResult, modality: Modality, anchor: str | None
     lines = [f"# Bench: {result.modality}{', ' + result.dataset if result.dataset else ''}", "",
              f"{n_items} items, codecs: {', '.join(c.name for c in result.codecs)}.", "",
              "Command:", "", "```", result.command or "(library call)", "```", "",
-             f"Averaging: {AVERAGING}.", "",
-             f"Rate is {result.rate_key} from the real file bytes (container headers included). "
-             "PSNR and MS-SSIM are on 8-bit RGB; MS-SSIM in dB is -10 log10(1 - MS-SSIM). "
-             "BD metrics use PCHIP interpolation over the overlapping range; BD-rate for MS-SSIM is over "
-             "MS-SSIM in dB. Negative BD-rate = fewer bits than the anchor at equal quality.", ""]
+             f"Averaging: {AVERAGING}.", "", modality.notes, "",
+             ("BD metrics: Bjøntegaard deltas with PCHIP interpolation over the overlapping range, computed on "
+              "the averaged curves (metrics with a dB form use it). Negative BD-rate = fewer bits than the "
+              "anchor at equal quality."), ""]
     lines += [*(f"![{p}]({p})" for p in plots), ""]
-    lines += [f"## Quality at fixed rates (interpolated linearly in log-rate)", "",
+    lines += ["## Quality at fixed rates (interpolated linearly in log-rate)", "",
               *_at_rates_table(result, metrics, modality.report_rates), ""]
     if anchor is not None:
         lines += [f"## BD vs anchor `{anchor}`", "", *_bd_vs_anchor(result, metrics, anchor), ""]

@@ -160,3 +160,31 @@ def _finite(obj: Any) -> Any:
     if isinstance(obj, list | tuple):
         return [_finite(v) for v in obj]
     return obj
+
+
+def merge_results(results: list[BenchResult]) -> BenchResult:
+    """Combine runs of the same modality (e.g. baselines and a learned codec benched separately) into one.
+
+    Codec names must be unique across runs; the machine and config of each run stay recorded per codec
+    name in ``config["runs"]``.
+
+    Raises:
+        ValueError: no runs, different modality / rate unit / metrics, or a codec name in two runs.
+    """
+    if not results:
+        raise ValueError("nothing to merge")
+    first = results[0]
+    names: set[str] = set()
+    for r in results:
+        if (r.modality, r.rate_key, r.metrics) != (first.modality, first.rate_key, first.metrics):
+            raise ValueError(f"cannot merge {r.modality}/{r.rate_key}/{r.metrics} into "
+                             f"{first.modality}/{first.rate_key}/{first.metrics}")
+        if dup := names & {c.name for c in r.codecs}:
+            raise ValueError(f"codec(s) {sorted(dup)} appear in more than one results file")
+        names |= {c.name for c in r.codecs}
+    if len(results) == 1:
+        return first
+    runs = [{"codecs": [c.name for c in r.codecs], "command": r.command, "machine": r.machine, "config": r.config}
+            for r in results]
+    return BenchResult(first.modality, first.rate_key, first.metrics, [c for r in results for c in r.codecs],
+                       first.dataset, "\n".join(r.command for r in results), first.machine, {"runs": runs})

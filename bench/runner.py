@@ -12,12 +12,12 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
 import torch
 from tqdm import tqdm
-
 from vqcodec.bench.codecs import Codec, make_codec
 from vqcodec.bench.machine import machine_info
 from vqcodec.bench.modality import Modality
@@ -84,8 +84,8 @@ def bench_item(path: Path, modality: Modality, codecs: Sequence[Codec], config: 
         sync = _sync_for(codec, config.device)
         rows = out.setdefault(codec.name, [])
         for s in codec.settings:
-            data, enc_s = timed(lambda: codec.encode(x, s), config.repeats, config.warmup, sync)
-            rec, dec_s = timed(lambda: codec.decode(data), config.repeats, config.warmup, sync)
+            data, enc_s = timed(partial(codec.encode, x, s), config.repeats, config.warmup, sync)
+            rec, dec_s = timed(partial(codec.decode, data), config.repeats, config.warmup, sync)
             if rec.shape != x.shape or rec.dtype != x.dtype:
                 raise RuntimeError(f"{codec.name}@{s}: decoded {rec.dtype}{rec.shape}, expected {x.dtype}{x.shape}")
             est = codec.estimated_bits(x, s)

@@ -63,7 +63,6 @@ def image(data: Path, codecs: str, out: Path, device: str, limit: int | None, wo
           repeats: int, threads: int, references: str, force: bool) -> None:
     """Bench image codecs on every image in --data; write results.json/.csv, summary.md and RD plots to --out."""
     import torch
-
     from vqcodec.bench.codecs import check_specs
     from vqcodec.bench.modality import ImageModality
     from vqcodec.bench.reference_curves import available_reference_sets
@@ -98,6 +97,37 @@ def image(data: Path, codecs: str, out: Path, device: str, limit: int | None, wo
         cfg = BenchConfig(device=device, repeats=repeats, workers=workers, threads=threads)
         result = run_bench(modality, items, specs, cfg, dataset=dataset, command=cmd)
         written = write_outputs(result, modality, out, anchor=anchor, references=refs)
+    except ValueError as e:
+        raise click.ClickException(str(e)) from None
+    for p in written:
+        click.echo(str(p))
+
+
+@command.command("report")
+@click.argument("results", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="Output folder.")
+@click.option("--anchor", default=None, help="BD-rate anchor codec [default: jpeg if present, else the first].")
+@click.option("--references", default="auto", show_default=True,
+              help="Published curves to plot: a dataset name, 'auto' (the results' dataset) or 'none'.")
+@click.option("--force", is_flag=True, help="Overwrite existing results in --out.")
+def report(results: tuple[Path, ...], out: Path, anchor: str | None, references: str, force: bool) -> None:
+    """Re-render (and merge) results.json files into tables and plots, without re-running any codec."""
+    from vqcodec.bench.modality import MODALITIES
+    from vqcodec.bench.report import write_outputs
+    from vqcodec.bench.results import BenchResult, merge_results
+
+    try:
+        merged = merge_results([BenchResult.read_json(p) for p in results])
+    except (ValueError, KeyError) as e:
+        raise click.ClickException(f"cannot read results: {e}") from None
+    if any(out.resolve() == p.resolve().parent for p in results):
+        force = True  # re-rendering in place rewrites the same results
+    _check_out_dir(out, force)
+    names = [c.name for c in merged.codecs]
+    anchor = anchor or ("jpeg" if "jpeg" in names else names[0])
+    refs = merged.dataset if references == "auto" else (None if references == "none" else references)
+    try:
+        written = write_outputs(merged, MODALITIES[merged.modality](), out, anchor=anchor, references=refs)
     except ValueError as e:
         raise click.ClickException(str(e)) from None
     for p in written:
