@@ -52,7 +52,11 @@ class Codec(ABC):
         """Decode bytes made by :meth:`encode` back to an item of the same shape and dtype."""
 
     def estimated_bits(self, x: np.ndarray, setting: Setting) -> float | None:
-        """The model's estimated payload bits (``-sum log2 p``) for learned codecs; ``None`` for classical ones."""
+        """The model's estimated payload bits (``-sum log2 p``) for learned codecs; ``None`` for classical ones.
+
+        The runner calls it right after the timed :meth:`encode` calls for the same ``(x, setting)``, so an adapter
+        may return a value it cached during its last encode instead of running the model again.
+        """
         return None
 
     def synchronize(self) -> None:

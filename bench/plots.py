@@ -50,19 +50,18 @@ def plot_rd(result: BenchResult, metric: Metric, out: Path, references: Sequence
             measured.append((c.name, xs, ys))
     if not measured:
         return False
-    refs: list[Curve] = []
-    for ref in references:
+    refs: list[tuple[int, Curve]] = []  # keep each reference's index so it has one colour in every plot
+    for i, ref in enumerate(references):
         if metric.name in ref.results and result.rate_key in ref.results:
             xs, ys = _points(ref.results[result.rate_key], ref.results[metric.name], metric.to_db)
-            refs.append((f"{ref.name} (published)", xs, ys))
+            refs.append((i, (f"{ref.name} (published)", xs, ys)))
     fig, ax = plt.subplots(figsize=(8, 6), dpi=120)
     cmap = plt.get_cmap("tab10")
     for i, (name, xs, ys) in enumerate(measured):
         ax.plot(xs, ys, "-o", color=cmap(i % 10), lw=1.8, ms=4, label=name)
-    ref_colors = plt.get_cmap("Dark2")
-    for i, (name, xs, ys) in enumerate(refs):
-        ax.plot(xs, ys, "--", color=ref_colors(i % 8), lw=1.4, marker="x", ms=4, label=name)
-    (x0, x1), (y0, y1) = _limits(measured + refs, max_rate)
+    for i, (name, xs, ys) in refs:  # colours from the far end of tab10, away from the first measured curves
+        ax.plot(xs, ys, "--", color=cmap((9 - i) % 10), lw=1.4, marker="x", ms=4, label=name)
+    (x0, x1), (y0, y1) = _limits(measured + [c for _, c in refs], max_rate)
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_xlabel(rate_label)

@@ -107,8 +107,8 @@ def _speed_table(result: BenchResult) -> list[str]:
 
 def _machine_lines(result: BenchResult) -> list[str]:
     m = result.machine
-    keys = ["device", "gpu", "cpu", "cpu_count", "load_avg_1_5_15", "torch_threads", "workers", "platform", "python", "torch",
-            "numpy", "pillow", "pytorch_msssim", "libs"]
+    keys = ["device", "gpu", "cpu", "cpu_count", "load_avg_1_5_15", "torch_threads", "workers", "platform",
+            "python", "torch", "numpy", "pillow", "pytorch_msssim", "libs"]
     return [f"- {key}: {m[key]}" for key in keys if key in m] + [f"- config: {result.config}"]
 
 
