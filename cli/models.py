@@ -16,15 +16,18 @@ def command(as_json: bool) -> None:
     rows = []
     for m in models():
         size = m.path.stat().st_size if m.path.exists() else 0
-        rows.append({"name": m.name, "modality": m.modality, "quality": m.quality, "size_bytes": size,
-                     "description": m.description})
+        rows.append({"name": m.name, "modality": m.modality, "default_quality": m.default_quality,
+                     "size_bytes": size, "description": m.description,
+                     "kodak": [{"quality": q, "bpp": b, "psnr": p, "ms_ssim": s} for q, b, p, s in m.rates]})
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
     if not rows:
         click.echo("no built-in models in this installation")
         return
-    click.echo(f"{'name':<22} {'modality':<8} {'quality':>7} {'size':>9}  description")
     for r in rows:
-        click.echo(f"{r['name']:<22} {r['modality']:<8} {r['quality']:>7} {r['size_bytes'] / 1e6:>8.2f}M  "
-                   f"{r['description']}")
+        click.echo(f"{r['name']}  ({r['modality']}, {r['size_bytes'] / 1e6:.2f} MB, default quality "
+                   f"{r['default_quality']}): {r['description']}")
+        for k in r["kodak"]:
+            click.echo(f"    quality {k['quality']}: {k['bpp']:.3f} bpp, {k['psnr']:.2f} dB PSNR, "
+                       f"MS-SSIM {k['ms_ssim']:.4f} (Kodak)")

@@ -21,13 +21,15 @@ WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """A built-in model: stable ``name``, ``modality``, ``quality`` rank, pinned ``sha256`` prefix, description."""
+    """A built-in model: stable ``name``, ``modality``, pinned ``sha256`` prefix, description, quality levels."""
 
     name: str
     modality: str
     sha256: str
     description: str
-    quality: int = 0
+    default_quality: int = 1
+    rates: tuple[tuple[int, float, float, float], ...] = ()
+    """Measured on Kodak with ``vqcodec bench``: ``(quality, bpp, PSNR dB, MS-SSIM)`` per quality level."""
 
     @property
     def path(self) -> Path:
@@ -56,7 +58,17 @@ def register_builtin(info: ModelInfo) -> ModelInfo:
 
 def models() -> list[ModelInfo]:
     """The built-in models, by modality then quality."""
-    return sorted(BUILTIN.values(), key=lambda m: (m.modality, m.quality, m.name))
+    return sorted(BUILTIN.values(), key=lambda m: (m.modality, m.name))
+
+
+DEFAULT_IMAGE_MODEL = "vq-image"
+
+
+def default_image_model() -> ModelInfo:
+    """The built-in image model ``vqcodec encode`` uses when no ``--model`` is given."""
+    if DEFAULT_IMAGE_MODEL not in BUILTIN or not BUILTIN[DEFAULT_IMAGE_MODEL].path.is_file():
+        raise WeightsError(f"the default model {DEFAULT_IMAGE_MODEL!r} is not installed; pass --model PATH")
+    return BUILTIN[DEFAULT_IMAGE_MODEL]
 
 
 @dataclass(frozen=True)

@@ -45,5 +45,6 @@ def test_wheel_contains_only_the_vqcodec_package(tmp_path: Path) -> None:
     top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert top == {"vqcodec"}, top
     for sub in ("vqcodec/cli/main.py", "vqcodec/train/__init__.py", "vqcodec/bench/__init__.py",
-                "vqcodec/quantizers/vq.py", "vqcodec/py.typed", "vqcodec/samples/photo.png"):
+                "vqcodec/quantizers/vq.py", "vqcodec/py.typed", "vqcodec/samples/photo.png",
+                "vqcodec/bench/references/kodak.json"):
         assert sub in names, sub

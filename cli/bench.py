@@ -1,0 +1,134 @@
+"""``vqcodec bench``: rate-distortion and speed of codecs on a folder of items; reports, BD-rates and plots."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import click
+
+_DEFAULT_IMAGE_CODECS = "jpeg,jpeg444,webp,avif,jpeg2000"
+
+
+@click.group("bench")
+def command() -> None:
+    """Benchmark codecs: rate, distortion, speed, BD-rate, RD plots."""
+
+
+@command.command("codecs")
+def list_codecs() -> None:
+    """List the registered codec adapters."""
+    from vqcodec.bench.codecs import available_codecs
+
+    for name, desc in available_codecs().items():
+        click.echo(f"{name:12s} {desc}")
+
+
+def _check_out_dir(out: Path, force: bool) -> None:
+    if (out / "results.json").exists() and not force:
+        raise click.ClickException(f"{out}/results.json exists (use --force to overwrite)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".vqcodec-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise click.ClickException(f"output folder {out} is not writable: {e.strerror or e}") from None
+
+
+def _command_line(data: Path, codecs: list[str], out: Path, device: str, limit: int | None, workers: int,
+                  anchor: str | None, repeats: int, threads: int, references: str) -> str:
+    args = ["vqcodec", "bench", "image", "--data", str(data), "--codecs", ",".join(codecs), "--out", str(out),
+            "--device", device, "--workers", str(workers), "--repeats", str(repeats), "--threads", str(threads),
+            "--references", references]
+    args += ["--limit", str(limit)] if limit is not None else []
+    args += ["--anchor", anchor] if anchor else []
+    return shlex.join(args)
+
+
+@command.command("image")
+@click.option("--data", "data", type=click.Path(path_type=Path), required=True, help="Folder of images.")
+@click.option("--codecs", default=_DEFAULT_IMAGE_CODECS, show_default=True, help="Comma-separated codec specs.")
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="Output folder.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Use only the first N images.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Processes.")
+@click.option("--anchor", default=None, help="BD-rate anchor codec [default: jpeg if benched, else the first].")
+@click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True, help="Timed runs (median).")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, help="torch threads.")
+@click.option("--references", default="auto", show_default=True,
+              help="Published curves to plot: a dataset name (kodak), 'auto' (the data folder's name) or 'none'.")
+@click.option("--force", is_flag=True, help="Overwrite existing results in --out.")
+def image(data: Path, codecs: str, out: Path, device: str, limit: int | None, workers: int, anchor: str | None,
+          repeats: int, threads: int, references: str, force: bool) -> None:
+    """Bench image codecs on every image in --data; write results.json/.csv, summary.md and RD plots to --out."""
+    import torch
+    from vqcodec.bench.codecs import check_specs
+    from vqcodec.bench.modality import ImageModality
+    from vqcodec.bench.reference_curves import available_reference_sets
+    from vqcodec.bench.report import write_outputs
+    from vqcodec.bench.runner import BenchConfig, run_bench
+
+    specs = [s.strip() for s in codecs.split(",") if s.strip()]
+    if not specs:
+        raise click.ClickException("--codecs is empty")
+    if unknown := check_specs(specs):
+        raise click.ClickException(f"unknown codec(s) {', '.join(unknown)}; see `vqcodec bench codecs`")
+    anchor = anchor or ("jpeg" if "jpeg" in specs else specs[0])
+    if anchor not in specs:
+        raise click.ClickException(f"anchor {anchor!r} is not among --codecs")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise click.ClickException("--device cuda requested but CUDA is not available")
+    if not data.is_dir():
+        raise click.ClickException(f"data folder {data} does not exist or is not a folder")
+    modality = ImageModality()
+    items = modality.list_items(data, limit)
+    if not items:
+        raise click.ClickException(f"no images ({', '.join(modality.extensions)}) in {data}")
+    _check_out_dir(out, force)
+    dataset = data.resolve().name
+    refs = dataset if references == "auto" else (None if references == "none" else references)
+    if refs is not None and refs not in available_reference_sets():
+        if references != "auto":
+            raise click.ClickException(f"no reference curves for {refs!r}; have {available_reference_sets()}")
+        refs = None
+    cmd = _command_line(data, specs, out, device, limit, workers, anchor, repeats, threads, references)
+    try:
+        cfg = BenchConfig(device=device, repeats=repeats, workers=workers, threads=threads)
+        result = run_bench(modality, items, specs, cfg, dataset=dataset, command=cmd)
+        written = write_outputs(result, modality, out, anchor=anchor, references=refs)
+    except ValueError as e:
+        raise click.ClickException(str(e)) from None
+    for p in written:
+        click.echo(str(p))
+
+
+@command.command("report")
+@click.argument("results", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="Output folder.")
+@click.option("--anchor", default=None, help="BD-rate anchor codec [default: jpeg if present, else the first].")
+@click.option("--references", default="auto", show_default=True,
+              help="Published curves to plot: a dataset name, 'auto' (the results' dataset) or 'none'.")
+@click.option("--force", is_flag=True, help="Overwrite existing results in --out.")
+def report(results: tuple[Path, ...], out: Path, anchor: str | None, references: str, force: bool) -> None:
+    """Re-render (and merge) results.json files into tables and plots, without re-running any codec."""
+    from vqcodec.bench.modality import MODALITIES
+    from vqcodec.bench.report import write_outputs
+    from vqcodec.bench.results import BenchResult, merge_results
+
+    try:
+        merged = merge_results([BenchResult.read_json(p) for p in results])
+    except (ValueError, KeyError) as e:
+        raise click.ClickException(f"cannot read results: {e}") from None
+    if any(out.resolve() == p.resolve().parent for p in results):
+        force = True  # re-rendering in place rewrites the same results
+    _check_out_dir(out, force)
+    names = [c.name for c in merged.codecs]
+    anchor = anchor or ("jpeg" if "jpeg" in names else names[0])
+    refs = merged.dataset if references == "auto" else (None if references == "none" else references)
+    try:
+        written = write_outputs(merged, MODALITIES[merged.modality](), out, anchor=anchor, references=refs)
+    except ValueError as e:
+        raise click.ClickException(str(e)) from None
+    for p in written:
+        click.echo(str(p))

@@ -1,0 +1,99 @@
+"""Shared CLI plumbing: one place that maps library errors to one-line messages, output-path rules, I/O."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+import click
+
+from vqcodec.fileio import WriteError, atomic_write_bytes
+
+T = TypeVar("T")
+
+# every error a user can cause; each carries a one-line message
+USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, OSError, WriteError)
+
+
+@contextmanager
+def one_line_errors(prefix: str = "") -> Iterator[None]:
+    """Turn user-caused errors into ``click.ClickException`` (one line on stderr, exit code 1)."""
+    try:
+        yield
+    except click.ClickException:
+        raise
+    except USER_ERRORS as exc:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise click.ClickException(f"{prefix}{text}") from None
+
+
+def read_input(path: str) -> bytes:
+    """Bytes of ``path`` (``-`` = stdin); a directory or missing file is a one-line error."""
+    if path == "-":
+        return sys.stdin.buffer.read()
+    p = Path(path)
+    if p.is_dir():
+        raise click.ClickException(f"{path}: is a directory")
+    if not p.is_file():
+        raise click.ClickException(f"{path}: no such file")
+    return p.read_bytes()
+
+
+def plan_outputs(inputs: tuple[str, ...], output: str | None, outdir: str | None, suffix: str,
+                 force: bool) -> list[str]:
+    """Output path for every input: ``-o`` (one input), ``-d DIR`` (many) or the input with ``suffix``."""
+    if output and outdir:
+        raise click.ClickException("give either -o/--output or -d/--outdir, not both")
+    if output and len(inputs) > 1:
+        raise click.ClickException("-o takes one input; use -d DIR for several")
+    if outdir:
+        folder = Path(outdir)
+        if not folder.is_dir():
+            raise click.ClickException(f"{outdir}: output folder does not exist")
+        outs = [str(folder / (Path(i).stem + suffix)) for i in inputs]
+    elif output:
+        outs = [output]
+    else:
+        if "-" in inputs:
+            raise click.ClickException("reading stdin needs -o (use -o - for stdout)")
+        outs = [str(Path(i).with_suffix(suffix)) for i in inputs]
+    for o in outs:
+        if o != "-" and Path(o).exists() and not force:
+            raise click.ClickException(f"{o} exists (use --force to overwrite)")
+    if len(set(outs)) != len(outs):
+        raise click.ClickException("two inputs would write the same output file")
+    return outs
+
+
+def write_output(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (``-`` = stdout)."""
+    if path == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        atomic_write_bytes(path, data)
+
+
+def each(items: list[T], show: bool, desc: str) -> Iterator[T]:
+    """Iterate with a progress bar on stderr when there are several items."""
+    if not show or len(items) < 2:
+        yield from items
+        return
+    from tqdm import tqdm
+
+    yield from tqdm(items, desc=desc, unit="file", file=sys.stderr)
+
+
+def echo_err(text: str) -> None:
+    click.echo(text, err=True)
+
+
+def timed(fn: Callable[[], T]) -> tuple[T, float]:
+    import time
+
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
