@@ -113,4 +113,4 @@ def available_codecs() -> dict[str, str]:
 
 
 def _ensure_builtins() -> None:
-    from vqcodec.bench import pillow_codecs  # noqa: F401  (registers the classical baselines)
+    from vqcodec.bench import pillow_codecs, vq_codec  # noqa: F401  (registers the baselines and our codec)

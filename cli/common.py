@@ -27,7 +27,7 @@ def one_line_errors(prefix: str = "") -> Iterator[None]:
         raise
     except USER_ERRORS as exc:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise click.ClickException(f"{prefix}{text}") from None
+        raise click.ClickException(text if text.startswith(prefix) else f"{prefix}{text}") from None
 
 
 def read_input(path: str) -> bytes:

@@ -37,3 +37,21 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data folder {SHARED_DATA} is absent")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def tiny_codec_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A randomly initialised (untrained) image VQ codec exported like a real one: VQ-VAE + PixelCNN prior."""
+    from vqcodec import VQVAE, NetConfig, VQConfig, VQVAEConfig
+    from vqcodec.config import PriorConfig
+    from vqcodec.priors import build_prior
+    from vqcodec.weights_io import save_weights
+
+    torch.manual_seed(0)
+    net = NetConfig(dims=2, in_channels=3, hidden=8, max_hidden=16, strides=(2, 2), num_res_blocks=1)
+    vq = VQVAEConfig(net=net, vq=VQConfig(codebook_size=16, codebook_dim=4, num_stages=2, kmeans_init=False))
+    prior_cfg = PriorConfig(dims=2, codebook_size=16, num_stages=2, channels=8, num_layers=2, tile_shape=(8, 8))
+    path = tmp_path_factory.mktemp("weights") / "tiny-codec.safetensors"
+    save_weights(path, "vqcodec", {"model": vq.to_dict(), "prior": prior_cfg.to_dict()},
+                 {"model": VQVAE(vq).state_dict(), "prior": build_prior(prior_cfg).state_dict()})
+    return path

@@ -1,0 +1,79 @@
+"""The image bytes API: round trips over sizes, qualities, corrupted or mismatched files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from vqcodec.api import compress_image, decompress_image, read_header
+from vqcodec.bitstream.errors import CorruptStreamError, DesyncError, ModelMismatchError, VQCodecError
+from vqcodec.registry import load_model
+
+
+@pytest.fixture(scope="module")
+def model(tiny_codec_path: Path):  # type: ignore[no-untyped-def]
+    return load_model(tiny_codec_path)
+
+
+@pytest.mark.parametrize("h,w", [(1, 1), (3, 5), (17, 9), (32, 32), (40, 71)])
+@pytest.mark.parametrize("quality", [1, 2])
+def test_round_trip_any_size(model, h: int, w: int, quality: int) -> None:  # type: ignore[no-untyped-def]
+    pixels = torch.randint(0, 256, (3, h, w), dtype=torch.uint8)
+    comp = compress_image(pixels, model, quality)
+    assert comp.header.shape == (3, h, w) and comp.header.num_stages == quality
+    out = decompress_image(comp.data, model)
+    assert out.pixels.shape == pixels.shape and out.pixels.dtype == torch.uint8
+    # decoding is the reconstruction of the encoder's own indices
+    codec = model.module
+    x = torch.nn.functional.pad(pixels.float()[None] / 255, (0, (-w) % 4, 0, (-h) % 4), mode="replicate")
+    expected = codec.decode_indices(codec.encode_indices(x, quality))[..., :h, :w]
+    assert torch.equal(out.pixels, expected[0].clamp(0, 1).mul(255).round().to(torch.uint8))
+
+
+def test_rate_matches_estimate_and_header_is_small(model) -> None:  # type: ignore[no-untyped-def]
+    pixels = torch.randint(0, 256, (3, 64, 96), dtype=torch.uint8)
+    comp = compress_image(pixels, model, 2)
+    payload_bits = 8 * (len(comp.data))
+    assert payload_bits <= comp.estimated_bits * 1.02 + 64 * 8 + 64
+    assert read_header(comp.data).model == model.name
+
+
+def test_corruption_is_detected(model) -> None:  # type: ignore[no-untyped-def]
+    data = bytearray(compress_image(torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8), model, 2).data)
+    for pos in (0, 5, len(data) // 2, len(data) - 1):
+        bad = bytearray(data)
+        bad[pos] ^= 0x41
+        with pytest.raises(VQCodecError):
+            decompress_image(bytes(bad), model)
+    with pytest.raises(CorruptStreamError):
+        decompress_image(bytes(data[:-7]), model)
+    with pytest.raises(VQCodecError):
+        decompress_image(b"", model)
+
+
+def test_other_weights_are_refused(model, tiny_codec_path: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from vqcodec.weights_io import load_weights, save_weights
+
+    wf = load_weights(tiny_codec_path)
+    tensors = {k: dict(v) for k, v in wf.tensors.items()}
+    tensors["prior"]["head_out_bias"] = tensors["prior"]["head_out_bias"] + 1.0
+    other = tmp_path / "tiny-codec.safetensors"
+    save_weights(other, wf.kind, wf.config, tensors)
+    data = compress_image(torch.randint(0, 256, (3, 16, 16), dtype=torch.uint8), model, 1).data
+    with pytest.raises(ModelMismatchError):
+        decompress_image(data, load_model(other))
+
+
+def test_desync_is_reported_not_returned(model) -> None:  # type: ignore[no-untyped-def]
+    """A valid container whose symbol CRC disagrees with the payload ends in DesyncError."""
+    import dataclasses
+
+    from vqcodec.bitstream import container
+
+    data = compress_image(torch.randint(0, 256, (3, 16, 16), dtype=torch.uint8), model, 2).data
+    header, sections = container.read(data)
+    forged = container.write(dataclasses.replace(header, symbol_crc=header.symbol_crc ^ 1), sections)
+    with pytest.raises(DesyncError):
+        decompress_image(forged, model)

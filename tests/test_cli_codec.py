@@ -1,0 +1,127 @@
+"""`vqcodec encode/decode/info` as a user runs them: formats and modes, many files, pipes, every bad input."""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from vqcodec.cli.main import cli
+
+
+def run(*args: str, input: bytes | None = None) -> tuple[int, str, bytes]:
+    res = CliRunner().invoke(cli, list(args), input=input)
+    return res.exit_code, res.stderr if res.stderr_bytes is not None else res.output, res.stdout_bytes
+
+
+def _one_error_line(text: str) -> bool:
+    lines = [ln for ln in text.strip().splitlines() if ln]
+    return len(lines) == 1 and lines[0].startswith("Error: ") and "Traceback" not in text
+
+
+@pytest.mark.parametrize("mode,suffix", [("RGB", ".png"), ("L", ".png"), ("RGBA", ".png"), ("P", ".png"),
+                                         ("I;16", ".png"), ("RGB", ".jpg"), ("RGB", ".webp"), ("RGB", ".tif"),
+                                         ("RGB", ".bmp"), ("RGB", ".ppm")])
+def test_round_trip_formats_and_modes(tiny_codec_path: Path, tmp_path: Path, mode: str, suffix: str) -> None:
+    arr = np.random.default_rng(0).integers(0, 256, (13, 21, 3), dtype=np.uint8)
+    if mode == "I;16":
+        img = Image.frombytes("I;16", (21, 13), (arr[..., 0].astype("<u2") * 257).tobytes())
+    else:
+        img = Image.fromarray(arr).convert(mode)
+    src = tmp_path / f"in{suffix}"
+    img.save(src)
+    code, err, _ = run("encode", str(src), "-o", str(tmp_path / "a.vq"), "-m", str(tiny_codec_path), "-q", "2")
+    assert code == 0, err
+    code, err, _ = run("decode", str(tmp_path / "a.vq"), "-o", str(tmp_path / "out.png"), "-m", str(tiny_codec_path))
+    assert code == 0, err
+    out = Image.open(tmp_path / "out.png")
+    assert out.size == (21, 13) and out.mode == "RGB"
+
+
+def test_many_files_and_pipes(tiny_codec_path: Path, tmp_path: Path, samples_dir: Path) -> None:
+    outdir = tmp_path / "vq"
+    outdir.mkdir()
+    a, b = samples_dir / "crop_a.png", samples_dir / "crop_b.png"
+    code, err, _ = run("encode", str(a), str(b), "-d", str(outdir), "-m", str(tiny_codec_path))
+    assert code == 0, err
+    assert sorted(p.name for p in outdir.iterdir()) == ["crop_a.vq", "crop_b.vq"]
+    code, err, vq = run("encode", "-", "-o", "-", "-m", str(tiny_codec_path), "--quiet", input=a.read_bytes())
+    assert code == 0 and vq[:3] == b"VQC"
+    code, err, png = run("decode", "-", "-o", "-", "-m", str(tiny_codec_path), "--quiet", input=vq)
+    assert code == 0 and png[:8] == b"\x89PNG\r\n\x1a\n"
+    code, err, _ = run("encode", str(a), "-o", str(outdir / "crop_a.vq"), "-m", str(tiny_codec_path))
+    assert code != 0 and "--force" in err
+    code, err, _ = run("encode", str(a), "-o", str(outdir / "crop_a.vq"), "-m", str(tiny_codec_path), "--force")
+    assert code == 0
+    code, _, out = run("info", str(outdir / "crop_a.vq"), "--json")
+    assert code == 0 and b'"modality": "image"' in out
+
+
+def _bomb_png(path: Path, width: int, height: int) -> None:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+                     + chunk(b"IEND", b""))
+
+
+def _bad_inputs(tmp_path: Path, samples_dir: Path) -> dict[str, Path]:
+    bad = {"text": tmp_path / "notes.png", "empty": tmp_path / "empty.png", "truncated": tmp_path / "trunc.png",
+           "bomb": tmp_path / "bomb.png", "directory": tmp_path / "adir", "missing": tmp_path / "nope.png"}
+    bad["text"].write_text("not an image at all")
+    bad["empty"].write_bytes(b"")
+    bad["truncated"].write_bytes((samples_dir / "crop_a.png").read_bytes()[:2000])
+    _bomb_png(bad["bomb"], 30000, 30000)
+    bad["directory"].mkdir()
+    return bad
+
+
+@pytest.mark.parametrize("case", ["text", "empty", "truncated", "bomb", "directory", "missing"])
+def test_bad_images_give_one_line_errors(tiny_codec_path: Path, tmp_path: Path, samples_dir: Path, case: str) -> None:
+    src = _bad_inputs(tmp_path, samples_dir)[case]
+    out = tmp_path / "out.vq"
+    out.write_bytes(b"previous content")
+    code, err, _ = run("encode", str(src), "-o", str(out), "-m", str(tiny_codec_path), "--force")
+    assert code != 0 and _one_error_line(err), err
+    assert out.read_bytes() == b"previous content", "an existing output must never be touched on failure"
+
+
+def test_bad_vq_files(tiny_codec_path: Path, tmp_path: Path, samples_dir: Path) -> None:
+    import dataclasses
+
+    from vqcodec.bitstream import container
+
+    vq = tmp_path / "a.vq"
+    assert run("encode", str(samples_dir / "crop_a.png"), "-o", str(vq), "-m", str(tiny_codec_path))[0] == 0
+    header, sections = container.read(vq.read_bytes())
+    audio = tmp_path / "audio.vq"
+    audio.write_bytes(container.write(dataclasses.replace(header, modality="audio"), sections))
+    unknown = tmp_path / "unknown.vq"
+    unknown.write_bytes(container.write(dataclasses.replace(header, model="no-such-model"), sections))
+    for path, extra in ((audio, ["-m", str(tiny_codec_path)]), (unknown, []), (tmp_path / "missing.vq", []),
+                        (samples_dir / "crop_a.png", ["-m", str(tiny_codec_path)])):
+        code, err, _ = run("decode", str(path), "-o", str(tmp_path / "o.png"), *extra)
+        assert code != 0 and _one_error_line(err), (path, err)
+    code, err, _ = run("decode", str(vq), "-o", str(tmp_path / "no" / "dir" / "o.png"), "-m", str(tiny_codec_path))
+    assert code != 0 and _one_error_line(err), err
+    code, err, _ = run("info", str(samples_dir / "crop_a.png"))
+    assert code != 0 and _one_error_line(err), err
+
+
+def test_decode_in_another_process_is_bit_exact(tiny_codec_path: Path, tmp_path: Path, samples_dir: Path) -> None:
+    vq, here, there = tmp_path / "a.vq", tmp_path / "here.png", tmp_path / "there.png"
+    assert run("encode", str(samples_dir / "photo.png"), "-o", str(vq), "-m", str(tiny_codec_path))[0] == 0
+    assert run("decode", str(vq), "-o", str(here), "-m", str(tiny_codec_path))[0] == 0
+    exe = [sys.executable, "-m", "vqcodec.cli.main", "decode", str(vq), "-o", str(there), "-m", str(tiny_codec_path)]
+    res = subprocess.run(exe, capture_output=True, text=True, timeout=300, env={"OMP_NUM_THREADS": "1",
+                         **{k: v for k, v in __import__("os").environ.items() if k != "OMP_NUM_THREADS"}})
+    assert res.returncode == 0, res.stderr
+    assert np.array_equal(np.asarray(Image.open(here)), np.asarray(Image.open(there)))
