@@ -12,7 +12,7 @@ import click
 
 import vqcodec
 
-_SUBCOMMANDS: tuple[str, ...] = ("encode", "decode", "info", "models", "bench", "train", "export")
+_SUBCOMMANDS: tuple[str, ...] = ("encode", "decode", "info", "models", "demo", "bench", "train", "export")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
