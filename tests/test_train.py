@@ -49,21 +49,22 @@ def test_end_to_end_checkpoint_and_export(samples_dir: Path, tmp_path: Path) -> 
     assert idx.shape == (1, 8, 8, 2) and model.decode(idx).shape == x.shape
 
 
-def test_resume_after_sigterm_equals_uninterrupted_run(samples_dir: Path, tmp_path: Path) -> None:
+def test_resume_after_ctrl_c_equals_uninterrupted_run(samples_dir: Path, tmp_path: Path) -> None:
     steps = 40
     full = train(_cfg(samples_dir, tmp_path / "full", steps=steps, ckpt_every=100, eval_every=100), progress=False)
     run = tmp_path / "cut"
-    cfg = _cfg(samples_dir, run, steps=steps, ckpt_every=100, eval_every=100)
+    cfg = _cfg(samples_dir, run, steps=steps, ckpt_every=100, eval_every=100, workers=1)
     code = ("import sys, json; from vqcodec.train import TrainConfig, train; "
             "train(TrainConfig(**json.loads(sys.argv[1])), progress=False)")
-    proc = subprocess.Popen([sys.executable, "-c", code, json.dumps(cfg.to_dict())])
+    # its own process group, so the signal reaches the DataLoader worker too, as Ctrl-C in a terminal does
+    proc = subprocess.Popen([sys.executable, "-c", code, json.dumps(cfg.to_dict())], start_new_session=True)
     metrics = run / "metrics.csv"
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
         if metrics.exists() and metrics.read_text().count(",train,loss,") >= 3:
             break
         time.sleep(0.05)
-    proc.send_signal(signal.SIGTERM)
+    os.killpg(proc.pid, signal.SIGINT)
     assert proc.wait(timeout=120) == 0
     stopped = load_checkpoint(run)["step"]
     assert 3 <= stopped < steps, "the run should have been interrupted midway"

@@ -65,6 +65,12 @@ def _stop_on_signals() -> Iterator[dict[str, bool]]:
             signal.signal(s, h)
 
 
+def _ignore_signals(_worker_id: int) -> None:
+    """DataLoader workers leave SIGINT/SIGTERM to the main process, which checkpoints and stops them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def _check_resume(saved: dict[str, Any], cfg: TrainConfig) -> None:
     now = cfg.to_dict()
     diff = sorted(k for k in now if k not in _RESUMABLE and saved.get(k) != now[k])
@@ -133,7 +139,7 @@ def _train(cfg: TrainConfig, resume: bool, progress: bool, ctx: distributed.Dist
         log and log.log(0, "val_initial", initial)  # type: ignore[func-returns-value]
     loader = DataLoader(RandomCrops(train_files, cfg.crop, cfg.seed),
                         batch_sampler=StepBatches(start, cfg.steps, cfg.batch_size, ctx.rank, ctx.world),
-                        num_workers=cfg.workers, persistent_workers=False,
+                        num_workers=cfg.workers, persistent_workers=False, worker_init_fn=_ignore_signals,
                         generator=torch.Generator().manual_seed(cfg.seed))  # keeps the global RNG untouched
     result = TrainResult(step=start, checkpoint=ckpt_path, initial_val_metrics=initial)
     t0 = time.time()
