@@ -77,6 +77,7 @@ def save_weights(
     tmp = target.with_name(f".{target.name}.tmp")
     try:
         save_file(flat, str(tmp), metadata=meta)
+        tmp.chmod(0o644)
         tmp.replace(target)
     finally:
         tmp.unlink(missing_ok=True)

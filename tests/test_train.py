@@ -117,3 +117,33 @@ def test_checkpoint_of_another_model_is_rejected(samples_dir: Path, tmp_path: Pa
         train(other, resume=True, progress=False)
     with pytest.raises(ValueError, match="--resume"):
         train(_cfg(samples_dir, tmp_path / "run"), progress=False)
+
+
+def test_two_stage_run_exports_a_codec_that_encodes_and_decodes(samples_dir: Path, tmp_path: Path) -> None:
+    train(_cfg(samples_dir, tmp_path / "vq", steps=3), progress=False)
+    prior = _cfg(samples_dir, tmp_path / "prior", kind="prior", steps=3, base_model=str(tmp_path / "vq"),
+                 model={"channels": 8, "num_layers": 2, "tile_shape": [4, 4]})
+    result = train(prior, progress=False)
+    assert {"bpp_1", "bpp_2", "bits_per_index"} <= set(result.val_metrics)
+    weights = tmp_path / "codec.safetensors"
+    assert CliRunner().invoke(cli, ["export", str(tmp_path / "prior"), "-o", str(weights), "--half"]).exit_code == 0
+    vq, png = tmp_path / "a.vq", tmp_path / "a.png"
+    res = CliRunner().invoke(cli, ["encode", str(samples_dir / "crop_a.png"), "-o", str(vq), "--model", str(weights)])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(cli, ["decode", str(vq), "-o", str(png), "--model", str(weights)])
+    assert res.exit_code == 0, res.output
+    assert png.stat().st_size > 0
+
+
+def test_adapt_codebook_reports_before_and_after(samples_dir: Path, tmp_path: Path) -> None:
+    train(_cfg(samples_dir, tmp_path / "base", steps=3), progress=False)
+    weights = tmp_path / "base.safetensors"
+    assert CliRunner().invoke(cli, ["export", str(tmp_path / "base"), "-o", str(weights)]).exit_code == 0
+    adapted = _cfg(samples_dir, tmp_path / "adapted", model={}, init_from=str(weights), adapt_codebook=True, steps=4)
+    result = train(adapted, progress=False)
+    assert "psnr" in result.initial_val_metrics and "psnr" in result.val_metrics
+    before = load_weights(weights).tensors["model"]
+    after = load_checkpoint(tmp_path / "adapted")["model"]
+    assert torch.equal(before["encoder.net.0.weight"], after["encoder.net.0.weight"]), "encoder must stay frozen"
+    assert not torch.equal(before["quantizer.core.stages.0.codebook.embed"],
+                           after["quantizer.core.stages.0.codebook.embed"]), "the codebook must be re-learned"

@@ -155,7 +155,7 @@ def _train(cfg: TrainConfig, resume: bool, progress: bool, ctx: distributed.Dist
                 if cfg.grad_clip > 0:
                     torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
                 opt.step()
-            sched.step()
+                sched.step()
             done = step + 1
             result.step, result.train_metrics = done, metrics
             bar.update(1)
