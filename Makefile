@@ -26,8 +26,9 @@ demo: $(STAMP)
 	$(VENV)/bin/vqcodec demo
 
 lint: $(STAMP)
-	$(PY) -m pip install -q ruff
+	$(PY) -m pip install -q ruff mypy
 	$(VENV)/bin/ruff check codec cli train bench tests
+	$(VENV)/bin/mypy codec --ignore-missing-imports
 
 clean:
 	rm -rf $(VENV) build *.egg-info

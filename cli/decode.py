@@ -12,7 +12,8 @@ from vqcodec.cli.encode import _device
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-o", "--output", help="Output image for one input ('-' = stdout, PNG); format from the suffix.")
 @click.option("-d", "--outdir", help="Folder for the outputs of several inputs (NAME.png each).")
-@click.option("-m", "--model", "model_path", help="Exported .safetensors the file was made with (built-ins load by name).")
+@click.option("-m", "--model", "model_path",
+              help="Exported .safetensors the file was made with (built-ins load by name).")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or auto.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite existing outputs.")
 @click.option("--quiet", is_flag=True, help="No per-file report.")

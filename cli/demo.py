@@ -41,7 +41,8 @@ def command(out: str, quality: int | None, model_name: str | None) -> None:
     _, h, w = pixels.shape
     click.echo(f"model      {model.name} (sha256 {model.sha256[:8]}), quality {q}")
     click.echo(f"input      {SAMPLE} ({w}x{h})")
-    click.echo(f"size       {len(comp.data)} bytes = {comp.bpp:.4f} bpp (prior estimate {comp.estimated_bits / (h * w):.4f})")
+    est = comp.estimated_bits / (h * w)
+    click.echo(f"size       {len(comp.data)} bytes = {comp.bpp:.4f} bpp (prior estimate {est:.4f} bpp)")
     click.echo(f"PSNR       {psnr_uint8(ref, hat):.2f} dB")
     click.echo(f"MS-SSIM    {ms_ssim_uint8(ref, hat):.4f}")
     click.echo(f"encode     {t_enc:.3f} s    decode {t_dec:.3f} s   (CPU)")

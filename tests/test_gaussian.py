@@ -54,7 +54,8 @@ def test_gaussian_vae_forward(dims: int, shape: tuple[int, ...], loss: str) -> N
     out = model(x)
     assert out.x_hat.shape == x.shape
     assert out.mean.shape == (shape[0], 4, *(n // 4 for n in shape[2:]))
-    expected = reconstruction_loss(loss, model.decoder(out.z), x).mean() + kl_standard_normal(out.mean, out.log_var).mean()
+    expected = (reconstruction_loss(loss, model.decoder(out.z), x).mean()
+                + kl_standard_normal(out.mean, out.log_var).mean())
     assert torch.allclose(out.loss, expected, rtol=1e-5)
     out.loss.backward()
     if loss == "bce":

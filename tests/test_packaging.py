@@ -34,7 +34,8 @@ def test_console_script_runs() -> None:
 
 def test_wheel_contains_only_the_vqcodec_package(tmp_path: Path) -> None:
     res = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path),
+         str(ROOT)],
         capture_output=True, text=True, timeout=300,
     )
     if res.returncode != 0 and "No module named" in res.stderr:

@@ -228,7 +228,7 @@ def load_base_vqvae(path: str) -> VQVAE:
 
 
 def prior_config_for(base: VQVAE, overrides: dict[str, Any]) -> PriorConfig:
-    """The prior config: ``dims``, ``codebook_size`` and ``num_stages`` from the base model, the rest from ``overrides``."""
+    """Prior config: ``dims``, ``codebook_size``, ``num_stages`` from the base model; the rest from ``overrides``."""
     derived = {"dims": base.config.net.dims, "codebook_size": base.config.vq.codebook_size,
                "num_stages": base.config.vq.num_stages}
     clash = sorted(k for k in derived if k in overrides and overrides[k] != derived[k])

@@ -47,7 +47,8 @@ def read(data: bytes) -> tuple[Header, list[bytes]]:
         raise CorruptStreamError("not a .vq stream (bad magic or too short)")
     version = data[len(MAGIC)]
     if version not in SUPPORTED_VERSIONS:
-        raise UnsupportedVersionError(f".vq format version {version} is not supported (this build reads {SUPPORTED_VERSIONS})")
+        raise UnsupportedVersionError(
+            f".vq format version {version} is not supported (this build reads {SUPPORTED_VERSIONS})")
     (crc,) = struct.unpack("<I", data[-4:])
     if zlib.crc32(data[:-4]) & 0xFFFFFFFF != crc:
         raise CorruptStreamError("CRC32 mismatch: the file is corrupt")

@@ -32,7 +32,9 @@ def compress_indices(indices: Tensor, prior: IndexPrior, header: Header, chunk: 
     return container.write(full, [enc.payload])
 
 
-def check_compatible(header: Header, prior: IndexPrior, model: str | None = None, weights_sha256: str | None = None) -> None:
+def check_compatible(
+    header: Header, prior: IndexPrior, model: str | None = None, weights_sha256: str | None = None
+) -> None:
     """Raise :class:`ModelMismatchError` unless ``header`` was made for ``prior`` (and ``model``/weights if given)."""
     cfg = prior.config
     if model is not None and header.model != model:

@@ -39,7 +39,8 @@ def quantize_logits(logits: Tensor, precision: int) -> np.ndarray:
 
     ``p_k ∝ exp(z_k / 2**LOGIT_BITS)`` is evaluated with a lookup table and int64 arithmetic only:
     ``f_k ≈ e_k * (M - K) / sum(e) + 1`` (rounded down, via a per-row fixed-point ratio) with ``M = 2**precision``;
-    the rounding remainder goes to the first most probable symbol. The encoder and the decoder call this function, and only this one, with identical inputs.
+    the rounding remainder goes to the first most probable symbol. The encoder and the decoder call this function,
+    and only this one, with identical inputs.
 
     Args:
         logits: ``(N, K)`` integer-valued logits (any real dtype; values are exact integers).

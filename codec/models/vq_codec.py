@@ -2,9 +2,10 @@
 
 ::
 
-    x (1, C, H, W) --encoder (tiled)--> z_e --RVQ--> indices (1, h, w, S) --[:, ..., :q]--> prior + range coder
-                                                                                         --> Encoded (header, payload)
-    Encoded --range decoder + the same prior session--> indices (1, h, w, q) --RVQ decode--> z_q --decoder (tiled)--> x_hat
+    x (1, C, H, W) --encoder (tiled)--> z_e --RVQ--> indices (1, h, w, S) --first q stages--> prior + range coder
+        --> Encoded (header, payload)
+    Encoded --range decoder + the same prior session--> indices (1, h, w, q) --RVQ decode--> z_q
+        --decoder (tiled)--> x_hat
 
 The quality level ``q`` is the number of residual stages coded (1..S). The prior and the range coder run on the
 CPU in exact integer arithmetic; only the encoder/decoder convolutions may run on another device.

@@ -84,8 +84,10 @@ class StackLayer(nn.Module):
         """False only for the type-A layer, whose input contains the current position."""
         return not self.type_a
 
+    mask: Tensor
+
     def forward(self, x: Tensor, prev_stack: Tensor | None) -> Tensor:
-        """``x (B, C, *grid)`` (this stack, previous layer), ``prev_stack`` (stack - 1, this layer) -> ``(B, C, *grid)``."""
+        """``x (B, C, *grid)`` (this stack, previous layer), ``prev_stack`` (stack - 1, this layer) -> same shape."""
         pre = conv_nd(x, self.conv_weight * self.mask, self.conv_bias, self.padding)
         if self.link_weight is not None and prev_stack is not None:
             pre = pre + pointwise(shift(prev_stack, self.stack - 1), self.link_weight)
@@ -131,7 +133,7 @@ class GatedPixelCNN(IndexPrior):
         cur = [x] * self.config.dims
         for layer in self.layers:
             new: list[Tensor] = []
-            for st, block in enumerate(layer):
+            for st, block in enumerate(layer):  # type: ignore[arg-type,var-annotated]
                 new.append(block(cur[st], new[st - 1] if st else None))
             cur = new
         return cur[-1]

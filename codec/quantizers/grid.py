@@ -20,7 +20,8 @@ from vqcodec.quantizers.vq import QuantizerOutput, ResidualVQ, VectorQuantizer
 
 class _GridQuantizer(nn.Module):
     dims: ClassVar[int]
-    core_cls: ClassVar[type[nn.Module]]
+    core_cls: ClassVar[type[VectorQuantizer] | type[ResidualVQ]]
+    core: VectorQuantizer | ResidualVQ
 
     def __init__(self, config: VQConfig) -> None:
         super().__init__()

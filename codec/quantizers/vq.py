@@ -109,7 +109,7 @@ class ResidualVQ(nn.Module):
         n = self._check_stages(stages)
         residual = z.detach()
         out = []
-        for vq in self.stages[:n]:
+        for vq in self._stage_list()[:n]:
             idx = vq.encode(residual)
             residual = residual - vq.decode(idx)
             out.append(idx)
@@ -120,8 +120,11 @@ class ResidualVQ(nn.Module):
         n = self._check_stages(stages if stages is not None else indices.shape[-1])
         if indices.shape[-1] < n:
             raise ValueError(f"indices hold {indices.shape[-1]} stages, {n} requested")
-        parts = [self.stages[s].decode(indices[..., s]) for s in range(n)]
+        parts = [vq.decode(indices[..., s]) for s, vq in enumerate(self._stage_list()[:n])]
         return torch.stack(parts, 0).sum(0)
+
+    def _stage_list(self) -> list[VectorQuantizer]:
+        return list(self.stages)  # type: ignore[arg-type]
 
     def _check_stages(self, stages: int | None) -> int:
         n = self.num_stages if stages is None else int(stages)
@@ -144,7 +147,7 @@ class ResidualVQ(nn.Module):
         commit = z_e.new_zeros(())
         codebook_loss = z_e.new_zeros(())
         perplexity, dead = 0.0, 0.0
-        for s, vq in enumerate(self.stages[:n]):
+        for s, vq in enumerate(self._stage_list()[:n]):
             out = vq(residual)  # commitment gradient reaches z_e through the residual
             quantized = out.z_q.detach()  # codeword values
             z_q = z_q + quantized
