@@ -1,0 +1,45 @@
+"""The README's command-line block works as written (run in a temp folder with real sample images)."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _cli_block() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Command line", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```bash\n(.*?)```", section, re.S)
+    assert block, "README has no command-line block"
+    return [ln.split("  #")[0].strip() for ln in block.group(1).splitlines() if ln.strip()]
+
+
+@pytest.mark.pretrained
+def test_readme_command_line_block(tmp_path: Path, samples_dir: Path, tiny_codec_path: Path) -> None:
+    from vqcodec.registry import DEFAULT_IMAGE_MODEL, BUILTIN
+
+    if DEFAULT_IMAGE_MODEL not in BUILTIN or not BUILTIN[DEFAULT_IMAGE_MODEL].path.is_file():
+        pytest.skip("the default built-in model is not shipped in this checkout")
+    shutil.copy(samples_dir / "photo.png", tmp_path / "img.png")
+    shutil.copy(samples_dir / "crop_a.png", tmp_path / "a.png")
+    Image.open(samples_dir / "crop_b.png").save(tmp_path / "b.jpg")
+    Image.open(samples_dir / "crop_a.png").save(tmp_path / "c.webp")
+    shutil.copy(tiny_codec_path, tmp_path / "my-model.safetensors")
+    (tmp_path / "out").mkdir()
+    exe = str(Path(sys.executable).parent / "vqcodec")
+    for line in _cli_block():
+        cmd = line.replace("vqcodec ", f"{shlex.quote(exe)} ")
+        if "--force" not in cmd and (" encode " in cmd or " decode " in cmd):
+            cmd = cmd.replace(" -o ", " --force -o ", 1) if " -o " in cmd else cmd
+        res = subprocess.run(cmd, shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert res.returncode == 0, f"{line}\n{res.stderr[-1000:]}"
+    assert (tmp_path / "out.png").is_file() and (tmp_path / "out" / "a.vq").is_file()
