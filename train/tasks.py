@@ -259,6 +259,7 @@ def build_task(cfg: Any, distributed: bool) -> Task:
     model_dict = cfg.model
     if cfg.init_from and cfg.kind != "prior":
         kind, model_dict, _ = _source(cfg.init_from)
+        kind = "vqvae" if kind == "vqcodec" else kind  # a shipped codec starts a VQ-VAE run from its VQ-VAE
         if kind != cfg.kind:
             raise ValueError(f"--init-from {cfg.init_from} holds a {kind} model, not a {cfg.kind} model")
         if cfg.model and cfg.model != model_dict:
