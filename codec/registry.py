@@ -63,6 +63,14 @@ def models() -> list[ModelInfo]:
 
 DEFAULT_IMAGE_MODEL = "vq-image"
 
+register_builtin(ModelInfo(
+    name="vq-image",
+    modality="image",
+    sha256="ebb78f4c",
+    description="2-D VQ-VAE (stride 8, 6-stage residual VQ, K=256) + gated PixelCNN prior; quality = stages coded",
+    default_quality=3,
+))
+
 
 def default_image_model() -> ModelInfo:
     """The built-in image model ``vqcodec encode`` uses when no ``--model`` is given."""

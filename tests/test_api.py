@@ -77,3 +77,21 @@ def test_desync_is_reported_not_returned(model) -> None:  # type: ignore[no-unty
     forged = container.write(dataclasses.replace(header, symbol_crc=header.symbol_crc ^ 1), sections)
     with pytest.raises(DesyncError):
         decompress_image(forged, model)
+
+
+def test_unigram_prior_codec_round_trips(tiny_codec_path: Path, tmp_path: Path) -> None:
+    """The factorized-prior baseline codes through the same container (its 'tile' is the whole grid)."""
+    from vqcodec.config import PriorConfig
+    from vqcodec.priors import build_prior
+    from vqcodec.weights_io import load_weights, save_weights
+
+    wf = load_weights(tiny_codec_path)
+    pc = PriorConfig.from_dict({**wf.config["prior"], "kind": "unigram"})
+    path = tmp_path / "tiny-unigram.safetensors"
+    save_weights(path, "vqcodec", {**wf.config, "prior": pc.to_dict()},
+                 {"model": wf.tensors["model"], "prior": build_prior(pc).state_dict()})
+    model = load_model(path)
+    pixels = torch.randint(0, 256, (3, 40, 56), dtype=torch.uint8)
+    comp = compress_image(pixels, model, 2)
+    assert comp.header.tile_shape == comp.header.latent_grid
+    assert decompress_image(comp.data, model).pixels.shape == pixels.shape

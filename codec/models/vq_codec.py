@@ -84,7 +84,8 @@ class VQCodec(nn.Module):
         indices = self.encode_indices(x, stages)
         enc = encode_indices(indices, self.prior, self.prior.config.tile_shape)
         full = dataclasses.replace(
-            header, latent_grid=tuple(indices.shape[1:-1]), tile_shape=enc.tile_shape, num_stages=stages,
+            header, latent_grid=tuple(indices.shape[1:-1]), tile_shape=enc.tile_shape or tuple(indices.shape[1:-1]),
+            num_stages=stages,
             codebook_size=self.prior.config.codebook_size, precision=self.prior.config.precision,
             symbol_crc=enc.checksum, batch=1, quality=stages,
         )
