@@ -107,3 +107,27 @@ def test_fewer_stages_than_the_prior_round_trip(kind: str) -> None:
         enc = encode_indices(idx, prior)
         out = decode_indices(enc.payload, prior, tuple(idx.shape), enc.tile_shape, checksum=enc.checksum)
         assert torch.equal(out, idx)
+
+
+@pytest.mark.parametrize("stages", [1, 2, 3])
+def test_coded_bits_match_the_float_model_for_every_stage_count(stages: int) -> None:
+    """The exact coding path sees the same context as the float model when only S' < S stages are coded."""
+    import math
+
+    from vqcodec.config import PriorConfig
+    from vqcodec.entropy import encode_indices
+    from vqcodec.priors import build_prior
+
+    torch.set_num_threads(1)
+    torch.manual_seed(3)
+    prior = build_prior(PriorConfig(dims=2, codebook_size=16, num_stages=3, channels=8, num_layers=2,
+                                    tile_shape=(8, 8))).eval()
+    with torch.no_grad():
+        prior.embed.mul_(4.0)  # make the context matter a lot
+    idx = torch.randint(0, 16, (1, 8, 8, stages))
+    with torch.no_grad():
+        logits = prior(idx)
+    float_bits = float(torch.nn.functional.cross_entropy(logits.reshape(-1, 16), idx.reshape(-1), reduction="sum"))
+    float_bits /= math.log(2.0)
+    coded = encode_indices(idx, prior, (8, 8)).estimated_bits
+    assert abs(coded - float_bits) < 0.002 * float_bits + 1, (coded, float_bits)

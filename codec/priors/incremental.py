@@ -158,10 +158,10 @@ class _TileBatch:
         z = (self.base + self.cond).clamp_(0, fx.ACT_LIMIT)
         return fx.rescale(torch.addmm(self.net.head_out_b[stage], z, self.net.head_out_w[stage]))
 
-    def push(self, pos: tuple[int, ...], stage: int, symbols: Tensor) -> None:
-        """Record ``symbols (n,)`` of ``stage``; after the last stage, write the position's embedding."""
+    def push(self, pos: tuple[int, ...], stage: int, symbols: Tensor, last: bool) -> None:
+        """Record ``symbols (n,)`` of ``stage``; after the ``last`` coded stage, write the position's embedding."""
         self.symbols.append(symbols)
-        if stage < self.net.embed.shape[0] - 1:
+        if not last:
             self.cond = self.cond + self.net.cond[stage][symbols]
             return
         x = self.net.embed[0][self.symbols[0]]
@@ -246,7 +246,7 @@ class PixelCNNSession(CodingSession):
         symbols = full
         self._out[(slice(None), *pos, stage)] = symbols
         for (lo, hi), batch in zip(self._bounds, self._batches):
-            batch.push(pos, stage, symbols[lo:hi])
+            batch.push(pos, stage, symbols[lo:hi], last=stage == self.stages - 1)
         self._next = step + 1
         if stage == self.stages - 1:
             self._finish_hyperplanes(pos)
