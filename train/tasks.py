@@ -222,8 +222,10 @@ def load_base_vqvae(path: str) -> VQVAE:
     kind, cfg, state = _source(path)
     if kind not in ("vqvae", "vqcodec"):
         raise ValueError(f"--base-model {path} holds a {kind} model, not a VQ-VAE")
+    from vqcodec.weights_io import load_state
+
     model = VQVAE(VQVAEConfig.from_dict(cfg))
-    model.load_state_dict(state)
+    load_state(model, state, path)
     return model
 
 
@@ -251,7 +253,10 @@ def _source(path: str) -> tuple[str, dict[str, Any], dict[str, Tensor]]:
     ck = load_checkpoint(path)
     if ck["kind"] == "prior":
         raise ValueError(f"{path} is a prior checkpoint; export it first (vqcodec export) to use it as a model")
-    return ck["kind"], ck["config"]["model"], ck["model"]
+    model_dict = ck["config"]["model"]
+    if not model_dict and ck["config"].get("init_from"):  # a run started --init-from: its model config is there
+        model_dict = _source(ck["config"]["init_from"])[1]
+    return ck["kind"], model_dict, ck["model"]
 
 
 def build_task(cfg: Any, distributed: bool) -> Task:
