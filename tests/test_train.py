@@ -147,3 +147,15 @@ def test_adapt_codebook_reports_before_and_after(samples_dir: Path, tmp_path: Pa
     assert torch.equal(before["encoder.net.0.weight"], after["encoder.net.0.weight"]), "encoder must stay frozen"
     assert not torch.equal(before["quantizer.core.stages.0.codebook.embed"],
                            after["quantizer.core.stages.0.codebook.embed"]), "the codebook must be re-learned"
+
+
+def test_prior_on_an_adapted_codebook(samples_dir: Path, tmp_path: Path) -> None:
+    """Stage 2 of the adaptation: a prior over a VQ-VAE run that was itself started with --init-from."""
+    train(_cfg(samples_dir, tmp_path / "base", steps=2), progress=False)
+    weights = tmp_path / "base.safetensors"
+    assert CliRunner().invoke(cli, ["export", str(tmp_path / "base"), "-o", str(weights)]).exit_code == 0
+    train(_cfg(samples_dir, tmp_path / "adapted", model={}, init_from=str(weights), adapt_codebook=True, steps=2),
+          progress=False)
+    prior = _cfg(samples_dir, tmp_path / "prior", kind="prior", steps=2, base_model=str(tmp_path / "adapted"),
+                 model={"channels": 8, "num_layers": 2, "tile_shape": [4, 4]})
+    assert "bpp_1" in train(prior, progress=False).val_metrics
