@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from vqcodec.config import GaussianVAEConfig, VQVAEConfig
+from vqcodec.config import ConfigMixin, GaussianVAEConfig, VQVAEConfig
 
 Kind = Literal["vqvae", "gaussian", "prior"]
 KINDS: tuple[str, ...] = ("vqvae", "gaussian", "prior")
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(ConfigMixin):
     """Everything a training run needs; stored in every checkpoint.
 
     Attributes:
@@ -71,16 +70,6 @@ class TrainConfig:
             return GaussianVAEConfig.from_dict(self.model)
         return VQVAEConfig.from_dict(self.model)
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise ValueError(f"unknown config key(s): {', '.join(unknown)}")
-        return cls(**data)
 
 
 def _parse_value(text: str) -> Any:
