@@ -7,9 +7,9 @@
 from __future__ import annotations
 
 import math
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
-import torch
 from torch import Tensor
 
 from vqcodec.bitstream import container
@@ -19,6 +19,7 @@ from vqcodec.media.image import from_tensor, to_tensor
 from vqcodec.media.pad import Padding, crop, pad_to_multiple
 from vqcodec.models.vq_codec import Encoded, VQCodec
 from vqcodec.registry import LoadedModel, load_model
+from vqcodec.threads import torch_threads
 
 _NUM_THREADS = 2
 """Torch threads inside the coding path (the prior itself is exact integer arithmetic, so this only sets speed)."""
@@ -110,12 +111,6 @@ def decompress_image(data: bytes, model: LoadedModel | None = None, device: str 
     return DecodedImage(pixels, header)
 
 
-class _threads:
+def _threads() -> AbstractContextManager[None]:
     """Fix torch's CPU thread count inside the coding path, restoring it afterwards."""
-
-    def __enter__(self) -> None:
-        self._old = torch.get_num_threads()
-        torch.set_num_threads(_NUM_THREADS)
-
-    def __exit__(self, *exc: object) -> None:
-        torch.set_num_threads(self._old)
+    return torch_threads(_NUM_THREADS)

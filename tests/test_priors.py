@@ -56,6 +56,25 @@ def test_fixed_point_session_matches_float_model(dims: int) -> None:
     assert torch.equal(session.result(), idx)
 
 
+@pytest.mark.parametrize(("dims", "kernel", "chunk"), [(1, 3, None), (2, 3, None), (2, 5, 2), (3, 3, 3)])
+def test_encoder_whole_tile_logits_equal_the_incremental_decoder(dims: int, kernel: int, chunk: int | None) -> None:
+    """The encoder computes all activations at once from the known grid; every logit must equal the decoder's."""
+    prior = tiny_prior(dims, stages=3, kernel_size=kernel, tile_shape=(3,) * dims)
+    with torch.no_grad():
+        for param in prior.parameters():
+            param.mul_(4.0)  # large activations: saturating gates and clamps are exercised too
+    grid = {1: (10,), 2: (5, 7), 3: (4, 5, 4)}[dims]  # not multiples of the tile: edge tiles are padded
+    idx = torch.randint(0, 16, (2, *grid, 2))  # 2 of the prior's 3 stages
+    with torch.no_grad():
+        enc = prior.open_session(tuple(idx.shape), indices=idx, chunk=chunk)
+        dec = prior.open_session(tuple(idx.shape), chunk=None)
+        for t in range(enc.num_steps):
+            assert torch.equal(enc.logits(t), dec.logits(t)), f"step {t}"
+            enc.push(t, enc.targets(t))
+            dec.push(t, enc.targets(t))
+    assert torch.equal(dec.result(), idx)
+
+
 def test_prior_config_validates_and_round_trips() -> None:
     cfg = PriorConfig(dims=3, tile_shape=(2, 8, 8), num_stages=2)
     assert PriorConfig.from_dict(cfg.to_dict()) == cfg

@@ -18,6 +18,7 @@ from vqcodec import VQVAE, VQVAEConfig
 from vqcodec.cli.main import cli
 from vqcodec.train import TrainConfig, train
 from vqcodec.train.checkpoint import load_checkpoint
+from vqcodec.train.tasks import build_task, initialise_from
 from vqcodec.weights_io import load_weights
 
 TINY = {"net": {"hidden": 8, "max_hidden": 16, "strides": [2, 2], "num_res_blocks": 1},
@@ -159,3 +160,28 @@ def test_prior_on_an_adapted_codebook(samples_dir: Path, tmp_path: Path) -> None
     prior = _cfg(samples_dir, tmp_path / "prior", kind="prior", steps=2, base_model=str(tmp_path / "adapted"),
                  model={"channels": 8, "num_layers": 2, "tile_shape": [4, 4]})
     assert "bpp_1" in train(prior, progress=False).val_metrics
+
+
+def test_init_from_can_grow_the_residual_vq(samples_dir: Path, tmp_path: Path) -> None:
+    """``--init-from`` with ``model.vq.num_stages`` larger: old weights kept, new stages k-means initialised."""
+    train(_cfg(samples_dir, tmp_path / "base", steps=2), progress=False)
+    weights = tmp_path / "base.safetensors"
+    assert CliRunner().invoke(cli, ["export", str(tmp_path / "base"), "-o", str(weights)]).exit_code == 0
+    have = TINY["vq"]["num_stages"]  # type: ignore[index]
+    grown = _cfg(samples_dir, tmp_path / "grown", model={"vq": {"num_stages": have + 1}}, init_from=str(weights),
+                 steps=6)  # under quantizer dropout a step may skip the new stage; the seed is fixed
+    task = build_task(grown, False)
+    initialise_from(task, str(weights))
+    before, loaded = load_weights(weights).tensors["model"], task.model.state_dict()
+    assert all(torch.equal(v, loaded[k]) for k, v in before.items()), "every old tensor is kept"
+    assert not bool(loaded[f"quantizer.core.stages.{have}.codebook.initialized"])
+    train(grown, progress=False)
+    after = load_checkpoint(tmp_path / "grown")["model"]
+    assert bool(after[f"quantizer.core.stages.{have}.codebook.initialized"]), "the new stage is k-means initialised"
+    out = tmp_path / "grown.safetensors"
+    assert CliRunner().invoke(cli, ["export", str(tmp_path / "grown"), "-o", str(out)]).exit_code == 0
+    assert load_weights(out).config["model"]["vq"]["num_stages"] == have + 1
+    with pytest.raises(ValueError, match="only model key"):
+        build_task(_cfg(samples_dir, tmp_path / "x", model={"vq": {"codebook_size": 8}}, init_from=str(weights)), False)
+    with pytest.raises(ValueError, match="can only grow"):
+        build_task(_cfg(samples_dir, tmp_path / "x", model={"vq": {"num_stages": 0}}, init_from=str(weights)), False)

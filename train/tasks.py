@@ -254,8 +254,8 @@ def _source(path: str) -> tuple[str, dict[str, Any], dict[str, Tensor]]:
     if ck["kind"] == "prior":
         raise ValueError(f"{path} is a prior checkpoint; export it first (vqcodec export) to use it as a model")
     model_dict = ck["config"]["model"]
-    if not model_dict and ck["config"].get("init_from"):  # a run started --init-from: its model config is there
-        model_dict = _source(ck["config"]["init_from"])[1]
+    if ck["config"].get("init_from"):  # a run started --init-from: its model config is there (maybe grown)
+        model_dict = _grown(_source(ck["config"]["init_from"])[1], model_dict, ck["config"]["init_from"])
     return ck["kind"], model_dict, ck["model"]
 
 
@@ -267,8 +267,7 @@ def build_task(cfg: Any, distributed: bool) -> Task:
         kind = "vqvae" if kind == "vqcodec" else kind  # a shipped codec starts a VQ-VAE run from its VQ-VAE
         if kind != cfg.kind:
             raise ValueError(f"--init-from {cfg.init_from} holds a {kind} model, not a {cfg.kind} model")
-        if cfg.model and cfg.model != model_dict:
-            raise ValueError("--init-from takes the model settings from that file; do not also set model keys")
+        model_dict = _grown(model_dict, cfg.model, cfg.init_from)
     if cfg.kind == "vqvae":
         task = VQVAETask(VQVAEConfig.from_dict(model_dict), distributed, cfg.adapt_codebook)
         if cfg.adapt_codebook and not cfg.init_from:
@@ -278,6 +277,38 @@ def build_task(cfg: Any, distributed: bool) -> Task:
         return GaussianTask(GaussianVAEConfig.from_dict(model_dict))
     base = load_base_vqvae(cfg.base_model)
     return PriorTask(prior_config_for(base, cfg.model), base)
+
+
+def _grown(source: dict[str, Any], asked: dict[str, Any], path: str) -> dict[str, Any]:
+    """The model config of an ``--init-from`` run: ``source``'s, with at most ``vq.num_stages`` grown.
+
+    Growing the residual VQ is the one model change a run started from weights may make: the new stages start
+    empty and are initialised by k-means on the first batch's residuals; everything else comes from ``path``.
+    """
+    if not asked or asked == source:
+        return source
+    stages = asked.get("vq", {}).get("num_stages") if set(asked) == {"vq"} and set(asked["vq"]) == {"num_stages"} else None
+    if stages is None:
+        raise ValueError("--init-from takes the model settings from that file; the only model key you may set is "
+                         "model.vq.num_stages (to add residual stages)")
+    have = int(source["vq"]["num_stages"])
+    if int(stages) < have:
+        raise ValueError(f"--init-from {path} has {have} residual stages; model.vq.num_stages can only grow it")
+    return {**source, "vq": {**source["vq"], "num_stages": int(stages)}}
+
+
+def _load_grown(model: torch.nn.Module, state: dict[str, Tensor], path: str) -> None:
+    """Load ``state`` into ``model`` where ``model`` may have more residual stages; anything else must match."""
+    from vqcodec.weights_io import WeightsError, load_state
+
+    missing = [k for k in model.state_dict() if k not in state]
+    if not missing or any(".stages." not in k for k in missing):
+        load_state(model, state, path)
+        return
+    try:
+        model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:
+        raise WeightsError(f"{path}: weights do not fit the model ({str(exc).strip().splitlines()[0]})") from None
 
 
 def initialise_from(task: Task, path: str) -> None:
@@ -293,6 +324,6 @@ def initialise_from(task: Task, path: str) -> None:
         load_state(task.model, wf.tensors["prior"], path)
         return
     _, _, state = _source(path)
-    load_state(task.model, state, path)
+    _load_grown(task.model, state, path)
     if isinstance(task, VQVAETask) and task.adapt_codebook:
         task.prepare_adaptation()

@@ -25,6 +25,10 @@ from vqcodec.priors.pixelcnn import GatedPixelCNN
 from vqcodec.priors.tiling import check_shape, clamp_tile, from_tiles, to_tiles
 
 
+FILL_GROUP = 64
+"""Tiles per step of the encoder's whole-tile computation (bounds the unfolded windows to ~40 MB at C = 32)."""
+
+
 @dataclass(frozen=True)
 class _Layer:
     """Integer weights of one stack layer, pre-arranged for channels-last matmuls (all transposed: ``(in, out)``).
@@ -97,6 +101,7 @@ class _TileBatch:
         self.base = torch.zeros((n, channels), dtype=torch.float64)
         self.cond = torch.zeros_like(self.base)
         self.symbols: list[Tensor] = []
+        self.base_all: Tensor | None = None  # (n, *tile, C) once fill() has run
 
     def _index(self, pos: tuple[int, ...], window: bool, offset: int = 0) -> tuple[slice, ...]:
         """Buffer index for the region ``pos`` (fixed leading axes); the last fixed axis may be a causal window."""
@@ -134,8 +139,61 @@ class _TileBatch:
                 acc += torch.matmul(prev[depth][link_idx], p.link_w)
             acts[depth][here] = self._finish(acc, p, acts[depth - 1][here])
 
+    def fill(self, symbols: Tensor, group: int = FILL_GROUP) -> None:
+        """Encoder side: compute every activation of the tile batch at once from its known ``symbols (n, *tile, S')``.
+
+        Each output is the same exact-integer sum that the incremental schedule computes, so the logits are
+        identical bit for bit (the last stack's first layer has no residual, and its mask already hides the
+        position being coded, whose embedding the decoder writes only after all its stages are decoded).
+        Tiles are processed ``group`` at a time to bound the memory of the unfolded windows.
+        """
+        n, channels = symbols.shape[0], self.base.shape[1]
+        base_all = torch.zeros((n, *self.tile, channels), dtype=torch.float64)
+        for lo in range(0, n, group):
+            self._fill_tiles(slice(lo, min(lo + group, n)), symbols[lo : lo + group], base_all)
+        self.base_all = base_all
+
+    def _fill_tiles(self, tiles: slice, symbols: Tensor, base_all: Tensor) -> None:
+        x = self.net.embed[0][symbols[..., 0]]
+        for s in range(1, symbols.shape[-1]):
+            x = x + self.net.embed[s][symbols[..., s]]
+        interior = self._all(tiles, shift=None)
+        self.acts[0][0][interior] = x.clamp_(-fx.ACT_LIMIT, fx.ACT_LIMIT)
+        dims = len(self.tile)
+        for stack in range(dims):
+            acts, prev = self.acts[stack], self.acts[stack - 1] if stack else None
+            link = self._all(tiles, shift=stack - 1) if stack else None
+            for depth, layer in enumerate(self.net.layers, start=1):
+                p, last_first = layer[stack], stack == dims - 1 and depth == 1
+                windows = acts[depth - 1][self._windows(tiles, stack)]
+                for a, k in enumerate(self.kernels[stack]):
+                    windows = windows.unfold(1 + a, k, 1)
+                acc = torch.matmul(windows.reshape(*windows.shape[: 1 + dims], -1), p.region_w).add_(p.conv_b)
+                if p.link_w is not None and prev is not None and link is not None:
+                    acc += torch.matmul(prev[depth][link], p.link_w)
+                acts[depth][interior] = self._finish(acc, p, None if last_first else acts[depth - 1][interior])
+        u = self.acts[-1][-1][interior]
+        base_all[tiles] = fx.rescale(torch.matmul(u, self.net.head_in_w).add_(self.net.head_in_b))
+
+    def _all(self, tiles: slice, shift: int | None) -> tuple[slice, ...]:
+        """Buffer index of every position of ``tiles``, moved back by one along axis ``shift`` (link input) if given."""
+        m = self.margin
+        return (tiles, *(slice(m - (a == shift), m - (a == shift) + t) for a, t in enumerate(self.tile)))
+
+    def _windows(self, tiles: slice, stack: int) -> tuple[slice, ...]:
+        """Buffer region whose unfolding gives the causal window of stack ``stack`` at every position of ``tiles``."""
+        m, h = self.margin, self.half
+        return (tiles, *(slice(m, m + t) if a < stack else slice(m - h, m + t + (h if a > stack else 0))
+                         for a, t in enumerate(self.tile)))
+
     def start_position(self, pos: tuple[int, ...]) -> None:
         """Run the last stack at ``pos`` (one matmul per layer) and the shared part of the head."""
+        self.cond = torch.zeros_like(self.base)
+        self.symbols = []
+        if self.base_all is not None:  # encoder: everything was computed by fill()
+            index: tuple[slice | int, ...] = (slice(None), *pos)
+            self.base = self.base_all[index]
+            return
         last, n = len(self.tile) - 1, self.base.shape[0]
         win, here = self._index(pos, window=True), self._index(pos, window=False)
         link_idx = self._index(pos, window=False, offset=-1) if last else None
@@ -150,8 +208,6 @@ class _TileBatch:
                 acts[depth][here].shape)
         u = acts[-1][here].reshape(n, -1)
         self.base = fx.rescale(torch.addmm(self.net.head_in_b, u, self.net.head_in_w))
-        self.cond = torch.zeros_like(self.base)
-        self.symbols = []
 
     def stage_logits(self, stage: int) -> Tensor:
         """Integer logits ``(n, K)`` of ``stage`` at the current position."""
@@ -163,6 +219,8 @@ class _TileBatch:
         self.symbols.append(symbols)
         if not last:
             self.cond = self.cond + self.net.cond[stage][symbols]
+            return
+        if self.base_all is not None:
             return
         x = self.net.embed[0][self.symbols[0]]
         for s in range(1, len(self.symbols)):
@@ -200,6 +258,7 @@ class PixelCNNSession(CodingSession):
         valid = to_tiles(torch.ones(self.shape, dtype=torch.bool), self.tile_shape)[..., 0]
         self._masks = valid.reshape(n_tiles, -1).T.contiguous()  # (positions, tiles)
         self._counts = self._masks.sum(dim=1).tolist()
+        self._whole = [c == n_tiles for c in self._counts]  # positions inside every tile: no masking needed
         self._known = None
         if indices is not None:  # (positions, S, tiles): targets of every step, ready in coding order
             self._known = to_tiles(indices.long(), self.tile_shape).reshape(n_tiles, -1, self.stages).permute(1, 2, 0)
@@ -208,6 +267,10 @@ class PixelCNNSession(CodingSession):
         net = FixedPointNet.from_model(model)
         self._bounds = [(lo, min(lo + size, n)) for lo in range(0, n, size)]
         self._batches = [_TileBatch(net, hi - lo, self.tile_shape, cfg.kernel_size) for lo, hi in self._bounds]
+        if indices is not None:  # the encoder knows every symbol: all activations at once, same integers
+            tiles = to_tiles(indices.long(), self.tile_shape)
+            for (lo, hi), batch in zip(self._bounds, self._batches):
+                batch.fill(tiles[lo:hi])
         self.num_steps = math.prod(self.tile_shape) * self.stages
         self._next = 0
 
@@ -232,23 +295,26 @@ class PixelCNNSession(CodingSession):
         if stage == 0:
             for batch in self._batches:
                 batch.start_position(self._pos(step))
-        return torch.cat([batch.stage_logits(stage) for batch in self._batches])[self._mask(step)]
+        logits = torch.cat([batch.stage_logits(stage) for batch in self._batches])
+        return logits if self._whole[step // self.stages] else logits[self._mask(step)]
 
     def targets(self, step: int) -> Tensor:
         if self._known is None:
             raise RuntimeError("targets() needs the indices being encoded")
-        return self._known[step // self.stages, step % self.stages][self._mask(step)]
+        row = self._known[step // self.stages, step % self.stages]
+        return row if self._whole[step // self.stages] else row[self._mask(step)]
 
     def push(self, step: int, symbols: Tensor) -> None:
         pos, stage = self._pos(step), step % self.stages
-        full = torch.zeros(self._out.shape[0], dtype=torch.int64)
-        full[self._mask(step)] = symbols.long()
-        symbols = full
+        if not self._whole[step // self.stages]:
+            full = torch.zeros(self._out.shape[0], dtype=torch.int64)
+            full[self._mask(step)] = symbols.long()
+            symbols = full
         self._out[(slice(None), *pos, stage)] = symbols
         for (lo, hi), batch in zip(self._bounds, self._batches):
             batch.push(pos, stage, symbols[lo:hi], last=stage == self.stages - 1)
         self._next = step + 1
-        if stage == self.stages - 1:
+        if stage == self.stages - 1 and self._known is None:
             self._finish_hyperplanes(pos)
 
     def _finish_hyperplanes(self, pos: tuple[int, ...]) -> None:
