@@ -25,8 +25,9 @@ from vqcodec.priors.pixelcnn import GatedPixelCNN
 from vqcodec.priors.tiling import check_shape, clamp_tile, from_tiles, to_tiles
 
 
-FILL_GROUP = 64
-"""Tiles per step of the encoder's whole-tile computation (bounds the unfolded windows to ~40 MB at C = 32)."""
+FILL_GROUP = 4
+"""Tiles per step of the encoder's whole-tile computation: small groups keep the unfolded windows in cache
+(measured on 2 cores, K = 1024, 128x192 grid: 2-4 tiles 0.31 s, 64 tiles 0.38 s at C = 32)."""
 
 
 @dataclass(frozen=True)
