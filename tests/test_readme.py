@@ -43,3 +43,19 @@ def test_readme_command_line_block(tmp_path: Path, samples_dir: Path, tiny_codec
         res = subprocess.run(cmd, shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=300)
         assert res.returncode == 0, f"{line}\n{res.stderr[-1000:]}"
     assert (tmp_path / "out.png").is_file() and (tmp_path / "out" / "a.vq").is_file()
+
+
+def test_model_zoo_rates_are_the_committed_kodak_measurements() -> None:
+    """``vqcodec models`` shows the rates the bench measured for the shipped weights, not numbers typed in."""
+    import json
+
+    from vqcodec.registry import BUILTIN, DEFAULT_IMAGE_MODEL
+
+    info = BUILTIN[DEFAULT_IMAGE_MODEL]
+    run = json.loads((ROOT / "bench" / "results" / "kodak-vq" / "results.json").read_text())
+    (vq,) = [c for c in run["codecs"] if c["name"] == "vq"]
+    assert f"sha256 {info.sha256}" in vq["description"], "the committed Kodak run is of other weights"
+    res = vq["results"]
+    measured = [(q, round(b, 4), round(p, 2), round(m, 4))
+                for q, b, p, m in zip(vq["settings"], res["bpp"], res["psnr"], res["ms_ssim"])]
+    assert [tuple(r) for r in info.rates] == measured
