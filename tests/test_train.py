@@ -18,7 +18,7 @@ from vqcodec import VQVAE, VQVAEConfig
 from vqcodec.cli.main import cli
 from vqcodec.train import TrainConfig, train
 from vqcodec.train.checkpoint import load_checkpoint
-from vqcodec.train.tasks import build_task, initialise_from
+from vqcodec.train.tasks import _grown, build_task, initialise_from
 from vqcodec.weights_io import load_weights
 
 TINY = {"net": {"hidden": 8, "max_hidden": 16, "strides": [2, 2], "num_res_blocks": 1},
@@ -183,5 +183,12 @@ def test_init_from_can_grow_the_residual_vq(samples_dir: Path, tmp_path: Path) -
     assert load_weights(out).config["model"]["vq"]["num_stages"] == have + 1
     with pytest.raises(ValueError, match="only model key"):
         build_task(_cfg(samples_dir, tmp_path / "x", model={"vq": {"codebook_size": 8}}, init_from=str(weights)), False)
-    with pytest.raises(ValueError, match="can only grow"):
-        build_task(_cfg(samples_dir, tmp_path / "x", model={"vq": {"num_stages": 0}}, init_from=str(weights)), False)
+    for bad in ({"vq": 8}, {"vq": {"num_stages": 2, "codebook_size": 8}}, {"net": {"hidden": 4}}):
+        with pytest.raises(ValueError, match="only model key"):
+            build_task(_cfg(samples_dir, tmp_path / "x", model=bad, init_from=str(weights)), False)
+    with pytest.raises(ValueError, match="not a VQ model"):
+        _grown({"net": {}, "latent_channels": 4}, {"vq": {"num_stages": 3}}, "gaussian.safetensors")
+    for stages in (0, "abc", 2.5):
+        with pytest.raises(ValueError, match="must be an integer"):
+            build_task(_cfg(samples_dir, tmp_path / "x", model={"vq": {"num_stages": stages}},
+                            init_from=str(weights)), False)

@@ -283,32 +283,41 @@ def _grown(source: dict[str, Any], asked: dict[str, Any], path: str) -> dict[str
     """The model config of an ``--init-from`` run: ``source``'s, with at most ``vq.num_stages`` grown.
 
     Growing the residual VQ is the one model change a run started from weights may make: the new stages start
-    empty and are initialised by k-means on the first batch's residuals; everything else comes from ``path``.
+    empty and are initialised by k-means on the residuals they first see; everything else comes from ``path``.
     """
     if not asked or asked == source:
         return source
-    stages = asked.get("vq", {}).get("num_stages") if set(asked) == {"vq"} and set(asked["vq"]) == {"num_stages"} else None
-    if stages is None:
+    vq = asked.get("vq")
+    if set(asked) != {"vq"} or not isinstance(vq, dict) or set(vq) != {"num_stages"}:
         raise ValueError("--init-from takes the model settings from that file; the only model key you may set is "
                          "model.vq.num_stages (to add residual stages)")
-    have = int(source["vq"]["num_stages"])
-    if int(stages) < have:
-        raise ValueError(f"--init-from {path} has {have} residual stages; model.vq.num_stages can only grow it")
-    return {**source, "vq": {**source["vq"], "num_stages": int(stages)}}
+    if "vq" not in source:
+        raise ValueError(f"--init-from {path} is not a VQ model; model.vq.num_stages cannot be set")
+    stages, have = vq["num_stages"], int(source["vq"]["num_stages"])
+    if not isinstance(stages, int) or isinstance(stages, bool) or stages < have:
+        raise ValueError(f"--init-from {path} has {have} residual stages; model.vq.num_stages must be an integer "
+                         f">= {have}, got {stages!r}")
+    return {**source, "vq": {**source["vq"], "num_stages": stages}}
 
 
 def _load_grown(model: torch.nn.Module, state: dict[str, Tensor], path: str) -> None:
-    """Load ``state`` into ``model`` where ``model`` may have more residual stages; anything else must match."""
+    """Load ``state`` into ``model``, which may have more residual stages; anything else must match exactly.
+
+    The new stages' codebooks are marked uninitialised, so the first training batches initialise them by k-means.
+    """
     from vqcodec.weights_io import WeightsError, load_state
 
-    missing = [k for k in model.state_dict() if k not in state]
-    if not missing or any(".stages." not in k for k in missing):
-        load_state(model, state, path)
+    have = {int(k.split(".stages.")[1].split(".")[0]) for k in state if ".stages." in k}
+    new = [k for k in model.state_dict() if k not in state]
+    if not new or not all(".stages." in k and int(k.split(".stages.")[1].split(".")[0]) >= len(have) for k in new):
+        load_state(model, state, path)  # not a pure growth: strict loading explains the difference
         return
-    try:
-        model.load_state_dict(state, strict=False)
-    except RuntimeError as exc:
-        raise WeightsError(f"{path}: weights do not fit the model ({str(exc).strip().splitlines()[0]})") from None
+    result = model.load_state_dict(state, strict=False)
+    if result.unexpected_keys:
+        raise WeightsError(f"{path}: weights do not fit the model (unexpected {result.unexpected_keys[0]})")
+    for name, module in model.named_modules():
+        if ".stages." in f"{name}." and hasattr(module, "initialized") and any(k.startswith(f"{name}.") for k in new):
+            module.initialized.fill_(False)
 
 
 def initialise_from(task: Task, path: str) -> None:

@@ -88,7 +88,6 @@ def encode_indices(
         :class:`EncodedIndices` with the payload bytes and the estimated bits.
     """
     precision = prior.config.precision
-    session = prior.open_session(tuple(indices.shape), tile_shape, chunk, indices)
     encoder = constriction.stream.queue.RangeEncoder()
     picked = np.ones(indices.numel(), dtype=np.float64)  # the table entry of every coded symbol
     filled = 0
@@ -104,6 +103,7 @@ def encode_indices(
         return target
 
     with torch.no_grad(), torch_threads(CODING_THREADS):
+        session = prior.open_session(tuple(indices.shape), tile_shape, chunk, indices)
         _run(session, precision, code)
     bits = float(precision * indices.numel() - np.log2(picked).sum())
     payload = encoder.get_compressed().astype("<u4").tobytes()
@@ -135,7 +135,8 @@ def decode_indices(
     if len(payload) % 4:
         raise CorruptStreamError(f"payload of {len(payload)} bytes is not a whole number of 32-bit words")
     words = np.frombuffer(payload, dtype="<u4").astype(np.uint32)
-    session = prior.open_session(tuple(shape), tile_shape, chunk, None)
+    with torch_threads(CODING_THREADS):
+        session = prior.open_session(tuple(shape), tile_shape, chunk, None)
     try:
         decoder = constriction.stream.queue.RangeDecoder(words)
     except (ValueError, RuntimeError) as exc:

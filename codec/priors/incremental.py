@@ -87,22 +87,26 @@ class FixedPointNet:
 
 class _TileBatch:
     """Activation caches of ``n`` tiles, channels last: ``acts[d][l]`` is stack ``d`` after ``l`` layers,
-    ``(n, *padded tile, C)`` with a zero margin around the tile."""
+    ``(n, *padded tile, C)`` with a zero margin around the tile. An ``encoder`` batch keeps no caches: its
+    :meth:`fill` computes everything up front, a few tiles at a time."""
 
-    def __init__(self, net: FixedPointNet, n: int, tile: tuple[int, ...], kernel: int) -> None:
+    def __init__(self, net: FixedPointNet, n: int, tile: tuple[int, ...], kernel: int, encoder: bool = False) -> None:
         self.net, self.tile, self.half = net, tile, kernel // 2
         self.margin = max(1, self.half)
-        channels = net.embed.shape[-1]
-        padded = tuple(t + 2 * self.margin for t in tile)
-        x = torch.zeros((n, *padded, channels), dtype=torch.float64)
-        dims, depth = len(tile), len(net.layers)
-        self.acts = [[x] + [torch.zeros_like(x) for _ in range(depth)] for _ in range(dims)]
+        channels, dims = net.embed.shape[-1], len(tile)
+        self.acts = self._buffers(0 if encoder else n)
         self.kernels = [(1,) * d + (self.half + 1,) + (kernel,) * (dims - d - 1) for d in range(dims)]
         self.offset = fx.gate_offset(channels)
         self.base = torch.zeros((n, channels), dtype=torch.float64)
         self.cond = torch.zeros_like(self.base)
         self.symbols: list[Tensor] = []
         self.base_all: Tensor | None = None  # (n, *tile, C) once fill() has run
+
+    def _buffers(self, n: int) -> list[list[Tensor]]:
+        """Zeroed activation buffers ``[stack][layer]`` of ``n`` tiles, ``(n, *padded tile, C)`` each."""
+        padded = tuple(t + 2 * self.margin for t in self.tile)
+        x = torch.zeros((n, *padded, self.net.embed.shape[-1]), dtype=torch.float64)
+        return [[x] + [torch.zeros_like(x) for _ in self.net.layers] for _ in self.tile]
 
     def _index(self, pos: tuple[int, ...], window: bool, offset: int = 0) -> tuple[slice, ...]:
         """Buffer index for the region ``pos`` (fixed leading axes); the last fixed axis may be a causal window."""
@@ -146,45 +150,47 @@ class _TileBatch:
         Each output is the same exact-integer sum that the incremental schedule computes, so the logits are
         identical bit for bit (the last stack's first layer has no residual, and its mask already hides the
         position being coded, whose embedding the decoder writes only after all its stages are decoded).
-        Tiles are processed ``group`` at a time to bound the memory of the unfolded windows.
+        Tiles are processed ``group`` at a time in buffers of that size; only the head input ``(n, *tile, C)``
+        is kept.
         """
         n, channels = symbols.shape[0], self.base.shape[1]
         base_all = torch.zeros((n, *self.tile, channels), dtype=torch.float64)
         for lo in range(0, n, group):
-            self._fill_tiles(slice(lo, min(lo + group, n)), symbols[lo : lo + group], base_all)
+            base_all[lo : lo + group] = self._fill_tiles(symbols[lo : lo + group])
         self.base_all = base_all
 
-    def _fill_tiles(self, tiles: slice, symbols: Tensor, base_all: Tensor) -> None:
+    def _fill_tiles(self, symbols: Tensor) -> Tensor:
+        """Head input ``(g, *tile, C)`` of ``g`` tiles with known ``symbols (g, *tile, S')``."""
+        all_acts = self._buffers(symbols.shape[0])
         x = self.net.embed[0][symbols[..., 0]]
         for s in range(1, symbols.shape[-1]):
             x = x + self.net.embed[s][symbols[..., s]]
-        interior = self._all(tiles, shift=None)
-        self.acts[0][0][interior] = x.clamp_(-fx.ACT_LIMIT, fx.ACT_LIMIT)
+        interior = self._all(shift=None)
+        all_acts[0][0][interior] = x.clamp_(-fx.ACT_LIMIT, fx.ACT_LIMIT)
         dims = len(self.tile)
         for stack in range(dims):
-            acts, prev = self.acts[stack], self.acts[stack - 1] if stack else None
-            link = self._all(tiles, shift=stack - 1) if stack else None
+            acts, prev = all_acts[stack], all_acts[stack - 1] if stack else None
+            link = self._all(shift=stack - 1) if stack else None
             for depth, layer in enumerate(self.net.layers, start=1):
                 p, last_first = layer[stack], stack == dims - 1 and depth == 1
-                windows = acts[depth - 1][self._windows(tiles, stack)]
+                windows = acts[depth - 1][self._windows(stack)]
                 for a, k in enumerate(self.kernels[stack]):
                     windows = windows.unfold(1 + a, k, 1)
                 acc = torch.matmul(windows.reshape(*windows.shape[: 1 + dims], -1), p.region_w).add_(p.conv_b)
                 if p.link_w is not None and prev is not None and link is not None:
                     acc += torch.matmul(prev[depth][link], p.link_w)
                 acts[depth][interior] = self._finish(acc, p, None if last_first else acts[depth - 1][interior])
-        u = self.acts[-1][-1][interior]
-        base_all[tiles] = fx.rescale(torch.matmul(u, self.net.head_in_w).add_(self.net.head_in_b))
+        return fx.rescale(torch.matmul(all_acts[-1][-1][interior], self.net.head_in_w).add_(self.net.head_in_b))
 
-    def _all(self, tiles: slice, shift: int | None) -> tuple[slice, ...]:
-        """Buffer index of every position of ``tiles``, moved back by one along axis ``shift`` (link input) if given."""
+    def _all(self, shift: int | None) -> tuple[slice, ...]:
+        """Buffer index of every tile position, moved back by one along axis ``shift`` (the link input) if given."""
         m = self.margin
-        return (tiles, *(slice(m - (a == shift), m - (a == shift) + t) for a, t in enumerate(self.tile)))
+        return (slice(None), *(slice(m - (a == shift), m - (a == shift) + t) for a, t in enumerate(self.tile)))
 
-    def _windows(self, tiles: slice, stack: int) -> tuple[slice, ...]:
-        """Buffer region whose unfolding gives the causal window of stack ``stack`` at every position of ``tiles``."""
+    def _windows(self, stack: int) -> tuple[slice, ...]:
+        """Buffer region whose unfolding gives the causal window of stack ``stack`` at every tile position."""
         m, h = self.margin, self.half
-        return (tiles, *(slice(m, m + t) if a < stack else slice(m - h, m + t + (h if a > stack else 0))
+        return (slice(None), *(slice(m, m + t) if a < stack else slice(m - h, m + t + (h if a > stack else 0))
                          for a, t in enumerate(self.tile)))
 
     def start_position(self, pos: tuple[int, ...]) -> None:
@@ -267,7 +273,8 @@ class PixelCNNSession(CodingSession):
         size = n if chunk is None else min(chunk, n)
         net = FixedPointNet.from_model(model)
         self._bounds = [(lo, min(lo + size, n)) for lo in range(0, n, size)]
-        self._batches = [_TileBatch(net, hi - lo, self.tile_shape, cfg.kernel_size) for lo, hi in self._bounds]
+        self._batches = [_TileBatch(net, hi - lo, self.tile_shape, cfg.kernel_size, encoder=indices is not None)
+                         for lo, hi in self._bounds]
         if indices is not None:  # the encoder knows every symbol: all activations at once, same integers
             tiles = to_tiles(indices.long(), self.tile_shape)
             for (lo, hi), batch in zip(self._bounds, self._batches):
