@@ -10,7 +10,7 @@ import click
 from vqcodec.train import build_config, read_config_file, train
 
 _FLAG_KEYS = ("kind", "data", "val_data", "out", "steps", "batch_size", "lr", "crop", "workers", "threads",
-              "device", "seed", "init_from", "base_model", "eval_every", "ckpt_every")
+              "device", "seed", "init_from", "base_model", "eval_every", "ckpt_every", "finetune", "ms_ssim_weight")
 
 
 @click.command("train")
@@ -30,6 +30,9 @@ _FLAG_KEYS = ("kind", "data", "val_data", "out", "steps", "batch_size", "lr", "c
 @click.option("--init-from", help="Start from this checkpoint or weights file (model settings come from it).")
 @click.option("--adapt-codebook", is_flag=True, default=None,
               help="With --init-from: freeze encoder/decoder, re-learn the codebook on --data (k-means + EMA).")
+@click.option("--finetune", type=click.Choice(["all", "decoder"]),
+              help="With --init-from: 'decoder' trains only the decoder; indices, prior and rates stay the same.")
+@click.option("--ms-ssim-weight", type=float, help="Add W * (1 - MS-SSIM) to the reconstruction loss (crop > 160).")
 @click.option("--base-model", help="For --kind prior: the frozen VQ-VAE (checkpoint or weights file).")
 @click.option("--eval-every", type=int)
 @click.option("--ckpt-every", type=int)
@@ -46,6 +49,7 @@ def command(config: str | None, sets: tuple[str, ...], resume: bool, no_progress
       vqcodec train configs/image-vq.json --out runs/img
       vqcodec train --data photos/ --set model.vq.codebook_size=256 --steps 2000
       vqcodec train --init-from img.safetensors --adapt-codebook --data my_photos/ --out runs/mine
+      vqcodec train --init-from img.safetensors --finetune decoder --ms-ssim-weight 0.1 --crop 192 --data photos/
       torchrun --nproc_per_node=2 -m vqcodec.train configs/image-vq.json --out runs/ddp
     """
     try:

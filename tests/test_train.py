@@ -192,3 +192,61 @@ def test_init_from_can_grow_the_residual_vq(samples_dir: Path, tmp_path: Path) -
         with pytest.raises(ValueError, match="must be an integer"):
             build_task(_cfg(samples_dir, tmp_path / "x", model={"vq": {"num_stages": stages}},
                             init_from=str(weights)), False)
+
+
+def test_decoder_finetune_keeps_indices_prior_and_rates(samples_dir: Path, tmp_path: Path) -> None:
+    """``--finetune decoder``: only decoder tensors change; the export keeps the source's prior, so bits match."""
+    train(_cfg(samples_dir, tmp_path / "vq", steps=3), progress=False)
+    prior = _cfg(samples_dir, tmp_path / "prior", kind="prior", steps=3, base_model=str(tmp_path / "vq"),
+                 model={"channels": 8, "num_layers": 2, "tile_shape": [4, 4]})
+    train(prior, progress=False)
+    source = tmp_path / "codec.safetensors"
+    assert CliRunner().invoke(cli, ["export", str(tmp_path / "prior"), "-o", str(source), "--half"]).exit_code == 0
+    res = CliRunner().invoke(cli, ["train", "--data", str(samples_dir), "--out", str(tmp_path / "dec"), "--init-from",
+                                   str(source), "--finetune", "decoder", "--steps", "4", "--lr", "0.01", "--crop",
+                                   "32", "--set", "val_crop=32", "--set", "val_items=2", "--batch-size", "2",
+                                   "--workers", "0", "--threads", "1", "--no-progress"])
+    assert res.exit_code == 0, res.output
+    tuned = tmp_path / "tuned.safetensors"
+    assert CliRunner().invoke(cli, ["export", str(tmp_path / "dec"), "-o", str(tuned), "--half"]).exit_code == 0
+    old, new = load_weights(source), load_weights(tuned)
+    assert new.kind == "vqcodec" and new.config["prior"] == old.config["prior"]
+    assert all(torch.equal(v, new.tensors["prior"][k]) for k, v in old.tensors["prior"].items())
+    frozen = [k for k in old.tensors["model"] if not k.startswith("decoder.")]
+    assert frozen and all(torch.equal(old.tensors["model"][k], new.tensors["model"][k]) for k in frozen)
+    assert any(not torch.equal(old.tensors["model"][k], new.tensors["model"][k])
+               for k in old.tensors["model"] if k.startswith("decoder.")), "the decoder must learn"
+    sizes = []
+    for weights in (source, tuned):
+        out = tmp_path / f"{weights.stem}.vq"
+        res = CliRunner().invoke(cli, ["encode", str(samples_dir / "crop_a.png"), "-o", str(out), "--model",
+                                       str(weights)])
+        assert res.exit_code == 0, res.output
+        sizes.append(out.stat().st_size)
+    assert sizes[0] == sizes[1], "same indices and prior: the same number of bytes"
+
+
+@pytest.mark.parametrize("kw, match", [({"finetune": "decoder", "kind": "gaussian"}, "finetune=decoder"),
+                                       ({"finetune": "encoder"}, "finetune must be"),
+                                       ({"ms_ssim_weight": 0.1}, "crop > 160"),
+                                       ({"ms_ssim_weight": -1.0}, "ms_ssim_weight")])
+def test_finetune_and_ms_ssim_settings_are_validated(samples_dir: Path, tmp_path: Path, kw: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        _cfg(samples_dir, tmp_path / "x", **kw)
+    with pytest.raises(ValueError, match="needs --init-from"):
+        build_task(_cfg(samples_dir, tmp_path / "x", finetune="decoder"), False)
+
+
+def test_ms_ssim_term_is_zero_for_a_perfect_match_and_pulls_towards_it() -> None:
+    from vqcodec.train.tasks import ms_ssim_term
+
+    torch.manual_seed(0)
+    x = torch.rand(1, 3, 176, 176)
+    assert float(ms_ssim_term(x, x, 0.5)) == pytest.approx(0.0, abs=1e-5)
+    assert float(ms_ssim_term(x, x.flip(-1), 0.0)) == 0.0
+    noisy = (x + 0.1 * torch.randn_like(x)).clamp(0, 1).requires_grad_(True)
+    term = ms_ssim_term(noisy, x, 0.5)
+    term.backward()
+    assert 0 < float(term.detach()) <= 0.5 and noisy.grad is not None
+    step = (noisy - 0.02 * noisy.grad / noisy.grad.abs().max()).detach()  # a small step against the gradient
+    assert float(ms_ssim_term(step, x, 0.5)) < float(term)

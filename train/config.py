@@ -27,6 +27,10 @@ class TrainConfig(ConfigMixin):
         steps: total optimizer steps; ``lr`` peak learning rate with ``warmup`` linear steps then cosine decay.
         init_from: checkpoint/weights to start from; ``adapt_codebook``: freeze encoder/decoder and re-learn the
             codebook (k-means re-initialisation + EMA) on ``data``.
+        finetune: ``all`` (default) or ``decoder``: with ``init_from``, freeze the encoder and codebooks (so the
+            indices, the prior and the rates stay exactly as they were) and train only the decoder; a ``vqcodec``
+            weights file's prior is kept in the export.
+        ms_ssim_weight: add ``w * (1 - MS-SSIM)`` to the reconstruction loss (VQ-VAE runs; crops > 160 px).
         base_model: for ``kind="prior"``: the frozen VQ-VAE (checkpoint, weights file or built-in name).
     """
 
@@ -55,6 +59,8 @@ class TrainConfig(ConfigMixin):
     ckpt_every: int = 500
     init_from: str = ""
     adapt_codebook: bool = False
+    finetune: Literal["all", "decoder"] = "all"
+    ms_ssim_weight: float = 0.0
     base_model: str = ""
     tensorboard: bool = False
 
@@ -63,6 +69,12 @@ class TrainConfig(ConfigMixin):
             raise ValueError(f"unknown kind {self.kind!r}; choose one of {', '.join(KINDS)}")
         if self.steps < 1 or self.batch_size < 1 or self.crop < 1 or self.lr <= 0:
             raise ValueError("steps, batch_size, crop and lr must be positive")
+        if self.finetune not in ("all", "decoder"):
+            raise ValueError(f"finetune must be 'all' or 'decoder', got {self.finetune!r}")
+        if self.finetune == "decoder" and (self.kind != "vqvae" or self.adapt_codebook):
+            raise ValueError("finetune=decoder is for VQ-VAE runs without --adapt-codebook")
+        if self.ms_ssim_weight < 0 or (self.ms_ssim_weight > 0 and (self.kind != "vqvae" or self.crop <= 160)):
+            raise ValueError("ms_ssim_weight must be >= 0, and > 0 only for VQ-VAE runs with crop > 160 px")
 
     def model_config(self) -> VQVAEConfig | GaussianVAEConfig:
         """The typed model config (VQ-VAE or Gaussian VAE) built from ``model``."""

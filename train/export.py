@@ -8,18 +8,21 @@ from vqcodec.weights_io import save_weights
 
 from vqcodec.train.checkpoint import load_checkpoint
 from vqcodec.train.config import TrainConfig
+from vqcodec.train.finetune import attach_prior
 from vqcodec.train.tasks import build_task
 
 
 def export_checkpoint(checkpoint: str | Path, out: str | Path, half: bool = False) -> str:
     """Write the model of ``checkpoint`` (a ``last.pt`` or its folder) to ``out``; returns the file's sha256."""
     ck = load_checkpoint(checkpoint)
-    cfg = TrainConfig.from_dict({**ck["config"], "init_from": "", "adapt_codebook": False})
+    cfg = TrainConfig.from_dict({**ck["config"], "init_from": "", "adapt_codebook": False, "finetune": "all"})
     if ck["config"].get("init_from") and cfg.kind != "prior":
         cfg = TrainConfig.from_dict({**cfg.to_dict(), "model": _model_dict(ck)})
     task = build_task(cfg, distributed=False)
     task.model.load_state_dict(ck["model"])
     kind, config, components = task.export()
+    if ck["config"].get("finetune") == "decoder":  # same indices as the source: its prior still fits
+        kind, config, components = attach_prior(kind, config, components, ck["config"]["init_from"])
     summary = {
         "steps": ck["step"],
         "wall_s": round(float(ck["wall_s"]), 1),

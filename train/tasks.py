@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from vqcodec import VQVAE, GaussianVAE
@@ -56,18 +57,38 @@ def _mse_psnr(mse: float) -> float:
     return 10.0 * math.log10(1.0 / max(mse, 1e-12))
 
 
+def distortion(x_hat: Tensor, x: Tensor, kind: str = "l2", ms_ssim_weight: float = 0.0) -> Tensor:
+    """Reconstruction loss of ``x_hat`` vs ``x (B, C, H, W)`` in [0, 1]: MSE (``l2``) or L1, plus
+    ``ms_ssim_weight * (1 - MS-SSIM)`` when the weight is positive (needs ``pytorch-msssim``, sides > 160 px)."""
+    loss = F.mse_loss(x_hat, x) if kind == "l2" else F.l1_loss(x_hat, x)
+    return loss + ms_ssim_term(x_hat, x, ms_ssim_weight)
+
+
+def ms_ssim_term(x_hat: Tensor, x: Tensor, weight: float) -> Tensor:
+    """``weight * (1 - MS-SSIM(x_hat, x))`` for ``(B, C, H, W)`` in [0, 1]; zero when ``weight`` is 0."""
+    if weight <= 0:
+        return x_hat.new_zeros(())
+    try:
+        from pytorch_msssim import ms_ssim
+    except ImportError:
+        raise ValueError("ms_ssim_weight > 0 needs pytorch-msssim (pip install 'vqcodec[bench]')") from None
+    return weight * (1.0 - ms_ssim(x_hat.clamp(0, 1), x, data_range=1.0, size_average=True))
+
+
 class VQVAETask(Task):
     """Stage 1: reconstruction + VQ losses; EMA codebooks, k-means init and dead-code restarts happen in forward."""
 
     kind = "vqvae"
 
-    def __init__(self, config: VQVAEConfig, distributed: bool, adapt_codebook: bool = False) -> None:
+    def __init__(self, config: VQVAEConfig, distributed: bool, adapt_codebook: bool = False,
+                 ms_ssim_weight: float = 0.0) -> None:
         if distributed:
             config = dataclasses.replace(config, vq=dataclasses.replace(config.vq, sync_distributed=True))
         self.config = config
         self.model = VQVAE(config)
         self.forward_module = self.model
         self.adapt_codebook = adapt_codebook
+        self.ms_ssim_weight = ms_ssim_weight
 
     def prepare_adaptation(self) -> None:
         """Freeze encoder/decoder and make every codebook re-initialise by k-means on the next batch."""
@@ -82,8 +103,9 @@ class VQVAETask(Task):
             self.model.encoder.eval(), self.model.decoder.eval()
         out = self.forward_module(x)
         mse = float(out.recon_loss.detach())
-        return out.loss, {
-            "loss": float(out.loss.detach()),
+        loss = out.loss + ms_ssim_term(out.x_hat, x, self.ms_ssim_weight)
+        return loss, {
+            "loss": float(loss.detach()),
             "mse": mse,
             "psnr": _mse_psnr(mse),
             "commit": float(out.commit_loss.detach()),
@@ -268,8 +290,14 @@ def build_task(cfg: Any, distributed: bool) -> Task:
         if kind != cfg.kind:
             raise ValueError(f"--init-from {cfg.init_from} holds a {kind} model, not a {cfg.kind} model")
         model_dict = _grown(model_dict, cfg.model, cfg.init_from)
+    if cfg.kind == "vqvae" and cfg.finetune == "decoder":
+        from vqcodec.train.finetune import DecoderTask
+
+        if not cfg.init_from or distributed:
+            raise ValueError("--finetune decoder needs --init-from MODEL and runs in one process")
+        return DecoderTask(VQVAEConfig.from_dict(model_dict), cfg.ms_ssim_weight)
     if cfg.kind == "vqvae":
-        task = VQVAETask(VQVAEConfig.from_dict(model_dict), distributed, cfg.adapt_codebook)
+        task = VQVAETask(VQVAEConfig.from_dict(model_dict), distributed, cfg.adapt_codebook, cfg.ms_ssim_weight)
         if cfg.adapt_codebook and not cfg.init_from:
             raise ValueError("--adapt-codebook needs --init-from MODEL")
         return task

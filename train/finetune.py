@@ -1,0 +1,81 @@
+"""Decoder-only fine-tuning: better pixels from the same indices, so the prior and the rates do not move.
+
+With ``finetune="decoder"`` the encoder and the codebooks are frozen (their parameters and buffers never change),
+so every image maps to exactly the indices it mapped to before. Only the decoder learns, from the codewords the
+codec's decoder actually sees (``quantizer.decode`` of the indices, for a random number of stages under the
+model's quantizer dropout). A model started from a ``vqcodec`` weights file keeps that file's prior when exported:
+the prior still predicts the same indices, bit for bit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from vqcodec.config import VQVAEConfig
+
+from vqcodec.train.tasks import VQVAETask, _mse_psnr, distortion, ms_ssim_term
+
+
+class DecoderTask(VQVAETask):
+    """Train the decoder of a VQ-VAE on frozen indices; ``ms_ssim_weight`` adds ``w * (1 - MS-SSIM)``."""
+
+    kind = "vqvae"
+
+    def __init__(self, config: VQVAEConfig, ms_ssim_weight: float = 0.0) -> None:
+        super().__init__(config, distributed=False, ms_ssim_weight=ms_ssim_weight)
+        for module in (self.model.encoder, self.model.quantizer):
+            for p in module.parameters():
+                p.requires_grad_(False)
+
+    def _stages(self) -> int:
+        """Stages used for this batch: all, or ``U{1..S}`` with the config's quantizer-dropout probability."""
+        s, p = self.config.vq.num_stages, self.config.vq.quantizer_dropout
+        if p > 0 and float(torch.rand(())) < p:
+            return int(torch.randint(1, s + 1, ()))
+        return s
+
+    def train_step(self, x: Tensor) -> tuple[Tensor, dict[str, float]]:
+        """Distortion of the decoder's output for ``x (B, C, *grid)`` from frozen codewords (no VQ losses)."""
+        self.model.encoder.eval(), self.model.quantizer.eval()  # no EMA updates, restarts or k-means
+        n = self._stages()
+        with torch.no_grad():
+            z_q = self.model.quantizer.decode(self.model.encode(x, stages=n), stages=n)
+        x_hat = self.model.decoder(z_q)
+        loss = distortion(x_hat, x, self.config.recon_loss, self.ms_ssim_weight)
+        mse = float(F.mse_loss(x_hat.detach(), x))
+        return loss, {"loss": float(loss.detach()), "mse": mse, "psnr": _mse_psnr(mse), "stages": float(n)}
+
+    @torch.no_grad()
+    def evaluate(self, batches: Iterable[Tensor]) -> dict[str, float]:
+        """The VQ-VAE metrics plus ``psnr_q`` (and ``ms_ssim_q`` with an MS-SSIM weight) for each stage count q."""
+        out = super().evaluate(batches)
+        was = self.model.training
+        self.model.eval()
+        for q in range(1, self.config.vq.num_stages + 1):
+            scores: dict[str, list[float]] = {"psnr": [], "ms_ssim": []}
+            for x in batches:
+                x_hat = self.model.decode(self.model.encode(x, stages=q)).clamp(0, 1)
+                scores["psnr"] += [_mse_psnr(float(F.mse_loss(x_hat[i], x[i]))) for i in range(x.shape[0])]
+                if self.ms_ssim_weight > 0:
+                    scores["ms_ssim"].append(1.0 - float(ms_ssim_term(x_hat, x, 1.0)))
+            out.update({f"{k}_{q}": sum(v) / len(v) for k, v in scores.items() if v})
+        self.model.train(was)
+        return out
+
+
+def attach_prior(kind: str, config: dict[str, Any], components: dict[str, dict[str, Tensor]],
+                 source: str) -> tuple[str, dict[str, Any], dict[str, dict[str, Tensor]]]:
+    """A decoder-fine-tuned VQ-VAE export, with the prior of ``source`` when that is a ``vqcodec`` weights file."""
+    if not source.endswith(".safetensors"):
+        return kind, config, components
+    from vqcodec.weights_io import load_weights
+
+    wf = load_weights(source)
+    if "prior" not in wf.tensors:
+        return kind, config, components
+    return "vqcodec", {**config, "prior": wf.config["prior"]}, {**components, "prior": wf.tensors["prior"]}
