@@ -66,11 +66,12 @@ DEFAULT_IMAGE_MODEL = "vq-image"
 register_builtin(ModelInfo(
     name="vq-image",
     modality="image",
-    sha256="ebb78f4c",
-    description="2-D VQ-VAE (stride 8, 6-stage residual VQ, K=256) + gated PixelCNN prior; quality = stages coded",
-    default_quality=2,
-    rates=((1, 0.0673, 23.97, 0.8451), (2, 0.1695, 25.28, 0.9030), (3, 0.2742, 25.61, 0.9179),
-           (4, 0.3798, 25.70, 0.9219), (5, 0.4861, 25.73, 0.9231), (6, 0.5920, 25.74, 0.9236)),
+    sha256="ae5c0e3c",
+    description="2-D VQ-VAE (stride 8, 8-stage residual VQ, K=256) + gated PixelCNN prior; quality = stages coded",
+    default_quality=3,
+    rates=((1, 0.0683, 24.3, 0.858), (2, 0.1624, 26.25, 0.9205), (3, 0.2593, 27.09, 0.9423),
+           (4, 0.3594, 27.56, 0.9528), (5, 0.4641, 27.78, 0.9581), (6, 0.5734, 27.89, 0.9607),
+           (7, 0.6848, 27.94, 0.9621), (8, 0.7953, 27.96, 0.9627)),
 ))
 
 
