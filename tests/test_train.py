@@ -250,3 +250,13 @@ def test_ms_ssim_term_is_zero_for_a_perfect_match_and_pulls_towards_it() -> None
     assert 0 < float(term.detach()) <= 0.5 and noisy.grad is not None
     step = (noisy - 0.02 * noisy.grad / noisy.grad.abs().max()).detach()  # a small step against the gradient
     assert float(ms_ssim_term(step, x, 0.5)) < float(term)
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.json")),
+                         ids=lambda p: p.name)
+def test_shipped_configs_are_valid(path: Path) -> None:
+    """Every config in ``configs/`` parses into a valid ``TrainConfig`` (unknown or bad keys would be errors)."""
+    from vqcodec.train import build_config, read_config_file
+
+    cfg = build_config(read_config_file(path), {})
+    assert cfg.data.endswith("images-train"), "training configs must never point at a benchmark set"
