@@ -23,14 +23,21 @@ def psnr(x: Tensor, y: Tensor, peak: float = 1.0) -> float:
 
 
 def ms_ssim(x: Tensor, y: Tensor, data_range: float = 1.0) -> float:
+    """``ms_ssim_tensor`` as a float."""
+    return float(ms_ssim_tensor(x, y, data_range))
+
+
+def ms_ssim_tensor(x: Tensor, y: Tensor, data_range: float = 1.0) -> Tensor:
     """Multi-scale SSIM (Wang, Simoncelli & Bovik, 2003) averaged over the batch, via ``pytorch-msssim``.
+
+    Differentiable (a training loss may use it); ``ms_ssim`` gives the same value as a float.
 
     Args:
         x, y: images ``(B, C, H, W)`` or ``(C, H, W)``, values in ``[0, data_range]``.
         data_range: the peak value (1.0 for floats in [0, 1], 255 for 8-bit values held as floats).
 
     Returns:
-        MS-SSIM in (0, 1], standard parameters (11x11 Gaussian window, sigma 1.5, 5 scales).
+        A scalar tensor: MS-SSIM in (0, 1], standard parameters (11x11 Gaussian window, sigma 1.5, 5 scales).
 
     Raises:
         ValueError: shapes differ, or the shorter side is not larger than ``MS_SSIM_MIN_SIDE`` (160) pixels.
@@ -43,7 +50,7 @@ def ms_ssim(x: Tensor, y: Tensor, data_range: float = 1.0) -> float:
         x, y = x.unsqueeze(0), y.unsqueeze(0)
     if min(x.shape[-2:]) <= MS_SSIM_MIN_SIDE:
         raise ValueError(f"ms_ssim needs both sides > {MS_SSIM_MIN_SIDE} px, got {tuple(x.shape[-2:])}")
-    return float(_ms_ssim(x.float(), y.float(), data_range=data_range, size_average=True))
+    return _ms_ssim(x.float(), y.float(), data_range=data_range, size_average=True)
 
 
 def ms_ssim_db(value: float) -> float:

@@ -96,3 +96,25 @@ def test_bad_input_shapes_raise() -> None:
         vq(torch.randn(2, 3, 5, 5))
     with pytest.raises(ValueError):
         ResidualVQ(VQConfig(codebook_size=8, codebook_dim=4, num_stages=2)).encode(torch.randn(3, 4), stages=3)
+
+
+def test_fewer_stages_are_a_prefix_of_all_stages() -> None:
+    """Greedy residual VQ: the q-stage indices are the first q of the S-stage indices (decoder fine-tuning and
+    its per-quality evaluation rely on it)."""
+    torch.manual_seed(0)
+    rvq = ResidualVQ(VQConfig(codebook_size=8, codebook_dim=4, num_stages=4))
+    rvq.train()
+    rvq(torch.randn(256, 4))  # k-means initialisation of every stage
+    rvq.eval()
+    z = torch.randn(64, 4)
+    full = rvq.encode(z)
+    for q in range(1, 5):
+        assert torch.equal(rvq.encode(z, stages=q), full[:, :q])
+
+
+def test_dropout_stages_draws_from_one_to_all() -> None:
+    from vqcodec.quantizers.vq import dropout_stages
+
+    torch.manual_seed(0)
+    assert {dropout_stages(4, 0.0) for _ in range(20)} == {4}
+    assert {dropout_stages(4, 1.0) for _ in range(200)} == {1, 2, 3, 4}

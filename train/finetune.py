@@ -17,8 +17,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from vqcodec.config import VQVAEConfig
+from vqcodec.metrics import ms_ssim, psnr
+from vqcodec.quantizers.vq import dropout_stages
 
-from vqcodec.train.tasks import VQVAETask, _mse_psnr, distortion, ms_ssim_term
+from vqcodec.train.tasks import VQVAETask, _mse_psnr, distortion
 
 
 class DecoderTask(VQVAETask):
@@ -32,17 +34,10 @@ class DecoderTask(VQVAETask):
             for p in module.parameters():
                 p.requires_grad_(False)
 
-    def _stages(self) -> int:
-        """Stages used for this batch: all, or ``U{1..S}`` with the config's quantizer-dropout probability."""
-        s, p = self.config.vq.num_stages, self.config.vq.quantizer_dropout
-        if p > 0 and float(torch.rand(())) < p:
-            return int(torch.randint(1, s + 1, ()))
-        return s
-
     def train_step(self, x: Tensor) -> tuple[Tensor, dict[str, float]]:
         """Distortion of the decoder's output for ``x (B, C, *grid)`` from frozen codewords (no VQ losses)."""
         self.model.encoder.eval(), self.model.quantizer.eval()  # no EMA updates, restarts or k-means
-        n = self._stages()
+        n = dropout_stages(self.config.vq.num_stages, self.config.vq.quantizer_dropout)  # as in stage-1 training
         with torch.no_grad():
             z_q = self.model.quantizer.decode(self.model.encode(x, stages=n), stages=n)
         x_hat = self.model.decoder(z_q)
@@ -56,14 +51,16 @@ class DecoderTask(VQVAETask):
         out = super().evaluate(batches)
         was = self.model.training
         self.model.eval()
-        for q in range(1, self.config.vq.num_stages + 1):
-            scores: dict[str, list[float]] = {"psnr": [], "ms_ssim": []}
-            for x in batches:
-                x_hat = self.model.decode(self.model.encode(x, stages=q)).clamp(0, 1)
-                scores["psnr"] += [_mse_psnr(float(F.mse_loss(x_hat[i], x[i]))) for i in range(x.shape[0])]
+        stages = self.config.vq.num_stages
+        scores: dict[str, list[float]] = {f"{k}_{q}": [] for q in range(1, stages + 1) for k in ("psnr", "ms_ssim")}
+        for x in batches:
+            idx = self.model.encode(x)  # greedy residual VQ: the first q stages are the q-stage indices
+            for q in range(1, stages + 1):
+                x_hat = self.model.decode(idx[..., :q]).clamp(0, 1)
+                scores[f"psnr_{q}"] += [psnr(x_hat[i], x[i]) for i in range(x.shape[0])]
                 if self.ms_ssim_weight > 0:
-                    scores["ms_ssim"].append(1.0 - float(ms_ssim_term(x_hat, x, 1.0)))
-            out.update({f"{k}_{q}": sum(v) / len(v) for k, v in scores.items() if v})
+                    scores[f"ms_ssim_{q}"].append(ms_ssim(x_hat, x))
+        out.update({k: sum(v) / len(v) for k, v in scores.items() if v})
         self.model.train(was)
         return out
 

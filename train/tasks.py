@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from vqcodec import VQVAE, GaussianVAE
 from vqcodec.config import GaussianVAEConfig, PriorConfig, VQVAEConfig
-from vqcodec.metrics import psnr
+from vqcodec.metrics import ms_ssim_tensor, psnr
 from vqcodec.priors import build_prior
 
 
@@ -69,10 +69,9 @@ def ms_ssim_term(x_hat: Tensor, x: Tensor, weight: float) -> Tensor:
     if weight <= 0:
         return x_hat.new_zeros(())
     try:
-        from pytorch_msssim import ms_ssim
+        return weight * (1.0 - ms_ssim_tensor(x_hat.clamp(0, 1), x))
     except ImportError:
         raise ValueError("ms_ssim_weight > 0 needs pytorch-msssim (pip install 'vqcodec[bench]')") from None
-    return weight * (1.0 - ms_ssim(x_hat.clamp(0, 1), x, data_range=1.0, size_average=True))
 
 
 class VQVAETask(Task):

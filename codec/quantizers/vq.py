@@ -88,6 +88,13 @@ class VectorQuantizer(nn.Module):
         )
 
 
+def dropout_stages(num_stages: int, p: float) -> int:
+    """Quantizer dropout: ``n ~ U{1..num_stages}`` with probability ``p``, else all ``num_stages`` (global RNG)."""
+    if p > 0 and torch.rand(()) < p:
+        return int(torch.randint(1, num_stages + 1, ()))
+    return num_stages
+
+
 class ResidualVQ(nn.Module):
     """S-stage residual VQ on ``(N, D)``: stage s quantizes what stages < s left over.
 
@@ -133,9 +140,8 @@ class ResidualVQ(nn.Module):
         return n
 
     def _active_stages(self) -> int:
-        p = self.config.quantizer_dropout
-        if self.training and p > 0 and torch.rand(()) < p:
-            return int(torch.randint(1, self.num_stages + 1, ()))
+        if self.training:
+            return dropout_stages(self.num_stages, self.config.quantizer_dropout)
         return self.num_stages
 
     def forward(self, z_e: Tensor, stages: int | None = None) -> QuantizerOutput:
