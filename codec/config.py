@@ -99,6 +99,9 @@ class NetConfig(ConfigMixin):
         max_hidden: channel cap.
         strides: one downsampling per entry, by that factor along every grid axis; the model stride is their product.
         num_res_blocks: residual blocks at the bottleneck of the encoder and of the decoder.
+        decoder_level_blocks: residual blocks after each upsampling of the decoder (synthesis capacity at the
+            finer scales, where detail is made; 0 = none). They start as the identity, so a model grown from
+            weights without them (``--init-from``) starts out reconstructing exactly as before.
     """
 
     dims: int = 2
@@ -107,8 +110,11 @@ class NetConfig(ConfigMixin):
     max_hidden: int = 128
     strides: tuple[int, ...] = (2, 2, 2)
     num_res_blocks: int = 2
+    decoder_level_blocks: int = 0
 
     def __post_init__(self) -> None:
+        if self.num_res_blocks < 0 or self.decoder_level_blocks < 0:
+            raise ValueError("NetConfig: num_res_blocks and decoder_level_blocks must be >= 0")
         if self.dims not in (1, 2, 3):
             raise ValueError(f"NetConfig: dims must be 1, 2 or 3, got {self.dims}")
         if any(int(s) < 1 for s in self.strides) or self.hidden < 1 or self.in_channels < 1:

@@ -21,6 +21,27 @@ def test_encoder_decoder_shapes(dims: int, strides: tuple[int, ...]) -> None:
     assert Decoder(net, 6)(z).shape == x.shape
 
 
+@pytest.mark.parametrize("dims", [1, 2, 3])
+def test_decoder_level_blocks_start_as_identity(dims: int) -> None:
+    """Level blocks add capacity after each upsampling; added to trained weights they change no output."""
+    torch.manual_seed(0)
+    plain = NetConfig(dims=dims, in_channels=2, hidden=4, max_hidden=8, strides=(2, 2), num_res_blocks=1)
+    grown = NetConfig(**{**plain.to_dict(), "decoder_level_blocks": 2})
+    old, new = Decoder(plain, 3), Decoder(grown, 3)
+    assert not any(k.startswith("levels.") for k in old.state_dict()), "old weight files keep their keys"
+    added = new.load_state_dict(old.state_dict(), strict=False)
+    assert not added.unexpected_keys and all(k.startswith("levels.") for k in added.missing_keys)
+    assert len(new.levels) == 2 and all(len(level) == 2 for level in new.levels)
+    z = torch.randn(2, 3, *(3,) * dims)
+    assert torch.equal(new(z), old(z))
+    with torch.no_grad():
+        for p in new.levels.parameters():
+            p.add_(0.1)
+    assert new(z).shape == old(z).shape and not torch.allclose(new(z), old(z)), "the blocks are applied"
+    with pytest.raises(ValueError, match="decoder_level_blocks"):
+        NetConfig(decoder_level_blocks=-1)
+
+
 def test_config_round_trip_and_unknown_keys() -> None:
     cfg = VQVAEConfig(net=NetConfig(dims=1, strides=(2, 4)), vq=VQConfig(codebook_size=64, num_stages=2))
     again = VQVAEConfig.from_dict(cfg.to_dict())

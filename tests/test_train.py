@@ -183,7 +183,8 @@ def test_init_from_can_grow_the_residual_vq(samples_dir: Path, tmp_path: Path) -
     assert load_weights(out).config["model"]["vq"]["num_stages"] == have + 1
     with pytest.raises(ValueError, match="only model key"):
         build_task(_cfg(samples_dir, tmp_path / "x", model={"vq": {"codebook_size": 8}}, init_from=str(weights)), False)
-    for bad in ({"vq": 8}, {"vq": {"num_stages": 2, "codebook_size": 8}}, {"net": {"hidden": 4}}):
+    for bad in ({"vq": 8}, {"vq": {"num_stages": 2, "codebook_size": 8}}, {"net": {"hidden": 4}},
+                {"net": {"decoder_level_blocks": 1, "hidden": 4}}, {"prior": {"num_stages": 2}}):
         with pytest.raises(ValueError, match="only model key"):
             build_task(_cfg(samples_dir, tmp_path / "x", model=bad, init_from=str(weights)), False)
     with pytest.raises(ValueError, match="not a VQ model"):
@@ -194,8 +195,10 @@ def test_init_from_can_grow_the_residual_vq(samples_dir: Path, tmp_path: Path) -
                             init_from=str(weights)), False)
 
 
-def test_decoder_finetune_keeps_indices_prior_and_rates(samples_dir: Path, tmp_path: Path) -> None:
-    """``--finetune decoder``: only decoder tensors change; the export keeps the source's prior, so bits match."""
+@pytest.mark.parametrize("level_blocks", [0, 1])
+def test_decoder_finetune_keeps_indices_prior_and_rates(samples_dir: Path, tmp_path: Path, level_blocks: int) -> None:
+    """``--finetune decoder`` (optionally growing decoder level blocks): only decoder tensors change; the export
+    keeps the source's prior, so bits match."""
     train(_cfg(samples_dir, tmp_path / "vq", steps=3), progress=False)
     prior = _cfg(samples_dir, tmp_path / "prior", kind="prior", steps=3, base_model=str(tmp_path / "vq"),
                  model={"channels": 8, "num_layers": 2, "tile_shape": [4, 4]})
@@ -205,7 +208,8 @@ def test_decoder_finetune_keeps_indices_prior_and_rates(samples_dir: Path, tmp_p
     res = CliRunner().invoke(cli, ["train", "--data", str(samples_dir), "--out", str(tmp_path / "dec"), "--init-from",
                                    str(source), "--finetune", "decoder", "--steps", "4", "--lr", "0.01", "--crop",
                                    "32", "--set", "val_crop=32", "--set", "val_items=2", "--batch-size", "2",
-                                   "--workers", "0", "--threads", "1", "--no-progress"])
+                                   "--workers", "0", "--threads", "1", "--no-progress",
+                                   "--set", f"model.net.decoder_level_blocks={level_blocks}"])
     assert res.exit_code == 0, res.output
     tuned = tmp_path / "tuned.safetensors"
     assert CliRunner().invoke(cli, ["export", str(tmp_path / "dec"), "-o", str(tuned), "--half"]).exit_code == 0
@@ -216,6 +220,8 @@ def test_decoder_finetune_keeps_indices_prior_and_rates(samples_dir: Path, tmp_p
     assert frozen and all(torch.equal(old.tensors["model"][k], new.tensors["model"][k]) for k in frozen)
     assert any(not torch.equal(old.tensors["model"][k], new.tensors["model"][k])
                for k in old.tensors["model"] if k.startswith("decoder.")), "the decoder must learn"
+    assert new.config["model"]["net"]["decoder_level_blocks"] == level_blocks
+    assert any(k.startswith("decoder.levels.") for k in new.tensors["model"]) == bool(level_blocks)
     sizes = []
     for weights in (source, tuned):
         out = tmp_path / f"{weights.stem}.vq"

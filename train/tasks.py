@@ -306,44 +306,62 @@ def build_task(cfg: Any, distributed: bool) -> Task:
     return PriorTask(prior_config_for(base, cfg.model), base)
 
 
-def _grown(source: dict[str, Any], asked: dict[str, Any], path: str) -> dict[str, Any]:
-    """The model config of an ``--init-from`` run: ``source``'s, with at most ``vq.num_stages`` grown.
+_GROWABLE = {"vq": "num_stages", "net": "decoder_level_blocks"}
+"""The model keys an ``--init-from`` run may raise (section -> key); all else comes from the weights file."""
 
-    Growing the residual VQ is the one model change a run started from weights may make: the new stages start
-    empty and are initialised by k-means on the residuals they first see; everything else comes from ``path``.
+
+def _grown(source: dict[str, Any], asked: dict[str, Any], path: str) -> dict[str, Any]:
+    """The model config of an ``--init-from`` run: ``source``'s, with ``vq.num_stages`` and/or
+    ``net.decoder_level_blocks`` grown.
+
+    These are the model changes a run started from weights may make: new residual stages start empty and are
+    initialised by k-means on the residuals they first see; new decoder level blocks start as the identity.
     """
     if not asked or asked == source:
         return source
-    vq = asked.get("vq")
-    if set(asked) != {"vq"} or not isinstance(vq, dict) or set(vq) != {"num_stages"}:
-        raise ValueError("--init-from takes the model settings from that file; the only model key you may set is "
-                         "model.vq.num_stages (to add residual stages)")
-    if "vq" not in source:
-        raise ValueError(f"--init-from {path} is not a VQ model; model.vq.num_stages cannot be set")
-    stages, have = vq["num_stages"], int(source["vq"]["num_stages"])
-    if not isinstance(stages, int) or isinstance(stages, bool) or stages < have:
-        raise ValueError(f"--init-from {path} has {have} residual stages; model.vq.num_stages must be an integer "
-                         f">= {have}, got {stages!r}")
-    return {**source, "vq": {**source["vq"], "num_stages": stages}}
+    if not all(isinstance(asked.get(sec), dict) and set(asked[sec]) == {key} for sec, key in _GROWABLE.items()
+               if sec in asked) or not set(asked) <= set(_GROWABLE):
+        raise ValueError("--init-from takes the model settings from that file; the only model keys you may set are "
+                         "model.vq.num_stages (to add residual stages) and model.net.decoder_level_blocks (to add "
+                         "decoder blocks)")
+    out = dict(source)
+    for sec, key in _GROWABLE.items():
+        if sec not in asked:
+            continue
+        if sec not in source:
+            raise ValueError(f"--init-from {path} is not a VQ model; model.{sec}.{key} cannot be set")
+        value, have = asked[sec][key], int(source[sec].get(key, 0))
+        if not isinstance(value, int) or isinstance(value, bool) or value < have:
+            raise ValueError(f"--init-from {path} has {sec}.{key} = {have}; model.{sec}.{key} must be an integer "
+                             f">= {have}, got {value!r}")
+        out[sec] = {**source[sec], key: value}
+    return out
+
+
+def _is_new_stage(key: str, have: int) -> bool:
+    return ".stages." in key and int(key.split(".stages.")[1].split(".")[0]) >= have
 
 
 def _load_grown(model: torch.nn.Module, state: dict[str, Tensor], path: str) -> None:
-    """Load ``state`` into ``model``, which may have more residual stages; anything else must match exactly.
+    """Load ``state`` into ``model``, which may have more residual stages and decoder level blocks; anything else
+    must match exactly.
 
-    The new stages' codebooks are marked uninitialised, so the first training batches initialise them by k-means.
+    The new stages' codebooks are marked uninitialised, so the first training batches initialise them by k-means;
+    new decoder level blocks keep their identity initialisation.
     """
     from vqcodec.weights_io import WeightsError, load_state
 
-    have = {int(k.split(".stages.")[1].split(".")[0]) for k in state if ".stages." in k}
+    have = len({int(k.split(".stages.")[1].split(".")[0]) for k in state if ".stages." in k})
     new = [k for k in model.state_dict() if k not in state]
-    if not new or not all(".stages." in k and int(k.split(".stages.")[1].split(".")[0]) >= len(have) for k in new):
+    if not new or not all(_is_new_stage(k, have) or k.startswith("decoder.levels.") for k in new):
         load_state(model, state, path)  # not a pure growth: strict loading explains the difference
         return
     result = model.load_state_dict(state, strict=False)
     if result.unexpected_keys:
         raise WeightsError(f"{path}: weights do not fit the model (unexpected {result.unexpected_keys[0]})")
     for name, module in model.named_modules():
-        if ".stages." in f"{name}." and hasattr(module, "initialized") and any(k.startswith(f"{name}.") for k in new):
+        if ".stages." in f"{name}." and hasattr(module, "initialized") and any(
+                k.startswith(f"{name}.") and _is_new_stage(k, have) for k in new):
             module.initialized.fill_(False)
 
 

@@ -28,13 +28,15 @@ def upsample(dims: int, c_in: int, c_out: int, stride: int) -> nn.Module:
 
 
 class ResBlock(nn.Module):
-    """``x + conv1x1(act(conv3x3(act(x))))`` on ``(B, C, *grid)``."""
+    """``x + conv1x1(act(conv3x3(act(x))))`` on ``(B, C, *grid)``; ``zero_init`` starts it as the identity."""
 
-    def __init__(self, dims: int, channels: int) -> None:
+    def __init__(self, dims: int, channels: int, zero_init: bool = False) -> None:
         super().__init__()
-        self.body = nn.Sequential(
-            nn.GELU(), conv(dims, channels, channels, 3), nn.GELU(), conv(dims, channels, channels, 1)
-        )
+        last = _CONV[dims](channels, channels, 1)
+        if zero_init:
+            for p in last.parameters():
+                nn.init.zeros_(p)
+        self.body = nn.Sequential(nn.GELU(), conv(dims, channels, channels, 3), nn.GELU(), last)
 
     def forward(self, x: Tensor) -> Tensor:
         return x + self.body(x)
@@ -64,7 +66,9 @@ class Encoder(nn.Module):
 class Decoder(nn.Module):
     """``z (B, in_channels, *latent_grid)`` -> ``(B, out_channels, *latent_grid * total_stride)``.
 
-    conv -> residual blocks -> [GELU, transposed conv] per stride (reversed) -> GELU -> conv
+    conv -> residual blocks -> [GELU, transposed conv, ``decoder_level_blocks`` residual blocks] per stride
+    (reversed) -> GELU -> conv. The level blocks (``self.levels[i]`` after the i-th upsampling) start as the
+    identity: their last convolution is zero, so adding them to trained weights changes no output.
     """
 
     def __init__(self, net: NetConfig, in_channels: int) -> None:
@@ -73,10 +77,26 @@ class Decoder(nn.Module):
         top = net.channels(len(net.strides))
         layers: list[nn.Module] = [conv(d, in_channels, top, 3)]
         layers += [ResBlock(d, top) for _ in range(net.num_res_blocks)]
+        self._after: list[int] = []  # index in ``net`` of each upsampling, coarsest first
+        level_channels: list[int] = []
         for level in reversed(range(len(net.strides))):
             layers += [nn.GELU(), upsample(d, net.channels(level + 1), net.channels(level), net.strides[level])]
+            self._after.append(len(layers) - 1)
+            level_channels.append(net.channels(level))
         layers += [nn.GELU(), conv(d, net.channels(0), net.in_channels, 3)]
         self.net = nn.Sequential(*layers)
+        n = net.decoder_level_blocks
+        self.levels = nn.ModuleList(
+            nn.Sequential(*[ResBlock(d, c, zero_init=True) for _ in range(n)]) for c in level_channels
+        ) if n else nn.ModuleList()
 
     def forward(self, z: Tensor) -> Tensor:
-        return self.net(z)
+        if not len(self.levels):
+            return self.net(z)
+        level = 0
+        for i, layer in enumerate(self.net):
+            z = layer(z)
+            if level < len(self._after) and i == self._after[level]:
+                z = self.levels[level](z)
+                level += 1
+        return z
