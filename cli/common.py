@@ -14,8 +14,8 @@ from vqcodec.fileio import WriteError, atomic_write_bytes
 
 T = TypeVar("T")
 
-# every error a user can cause; each carries a one-line message
-USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, OSError, WriteError)
+# every error a user can cause (a crafted or huge input can exhaust memory); each carries a one-line message
+USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, OSError, WriteError, MemoryError, RuntimeError)
 
 
 @contextmanager
@@ -27,6 +27,8 @@ def one_line_errors(prefix: str = "") -> Iterator[None]:
         raise
     except USER_ERRORS as exc:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if isinstance(exc, MemoryError) or "can't allocate memory" in text:
+            text = "out of memory"
         raise click.ClickException(text if text.startswith(prefix) else f"{prefix}{text}") from None
 
 
@@ -44,27 +46,38 @@ def read_input(path: str) -> bytes:
 
 def plan_outputs(inputs: tuple[str, ...], output: str | None, outdir: str | None, suffix: str,
                  force: bool) -> list[str]:
-    """Output path for every input: ``-o`` (one input), ``-d DIR`` (many) or the input with ``suffix``."""
+    """Output path for every input: ``-o`` (one input), ``-d DIR`` (many; created if missing) or the input with
+    ``suffix``. An existing output needs ``force`` and must be a regular file; a symlink is written through."""
     if output and outdir:
         raise click.ClickException("give either -o/--output or -d/--outdir, not both")
     if output and len(inputs) > 1:
         raise click.ClickException("-o takes one input; use -d DIR for several")
+    if not output and "-" in inputs:
+        raise click.ClickException("reading stdin needs -o (use -o - for stdout)")
     if outdir:
         folder = Path(outdir)
-        if not folder.is_dir():
-            raise click.ClickException(f"{outdir}: output folder does not exist")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise click.ClickException(f"{outdir}: cannot create the output folder ({exc.strerror or exc})") from None
         outs = [str(folder / (Path(i).stem + suffix)) for i in inputs]
     elif output:
         outs = [output]
     else:
-        if "-" in inputs:
-            raise click.ClickException("reading stdin needs -o (use -o - for stdout)")
         outs = [str(Path(i).with_suffix(suffix)) for i in inputs]
+    outs = [str(Path(o).resolve()) if o != "-" and Path(o).is_symlink() else o for o in outs]
     for o in outs:
-        if o != "-" and Path(o).exists() and not force:
+        if o == "-" or not Path(o).exists():
+            continue
+        if not Path(o).is_file():
+            raise click.ClickException(f"{o} exists and is not a regular file")
+        if not force:
             raise click.ClickException(f"{o} exists (use --force to overwrite)")
-    if len(set(outs)) != len(outs):
-        raise click.ClickException("two inputs would write the same output file")
+    seen: dict[str, str] = {}
+    for src, o in zip(inputs, outs):
+        if o in seen:
+            raise click.ClickException(f"{seen[o]} and {src} would both write {o}")
+        seen[o] = src
     return outs
 
 
@@ -85,6 +98,23 @@ def each(items: list[T], show: bool, desc: str) -> Iterator[T]:
     from tqdm import tqdm
 
     yield from tqdm(items, desc=desc, unit="file", file=sys.stderr)
+
+
+def run_all(pairs: list[tuple[str, str]], quiet: bool, desc: str, fn: Callable[[str, str], None]) -> None:
+    """``fn(src, dst)`` for every pair. A failing file is reported in one line and the others still run; the exit
+    is non-zero if any failed (a single file's error is the whole message)."""
+    failed = 0
+    for src, dst in each(pairs, not quiet, desc):
+        try:
+            with one_line_errors(f"{src}: "):
+                fn(src, dst)
+        except click.ClickException as exc:
+            if len(pairs) == 1:
+                raise
+            failed += 1
+            echo_err(f"Error: {exc.message}")
+    if failed:
+        raise click.ClickException(f"{failed} of {len(pairs)} files failed")
 
 
 def echo_err(text: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from vqcodec.cli.common import each, echo_err, one_line_errors, plan_outputs, read_input, timed, write_output
+from vqcodec.cli.common import echo_err, one_line_errors, plan_outputs, read_input, run_all, timed, write_output
 from vqcodec.cli.encode import _device
 
 
@@ -34,13 +34,15 @@ def command(inputs: tuple[str, ...], output: str | None, outdir: str | None, mod
     with one_line_errors():
         model = load_model(model_path) if model_path else None
         dev = _device(device)
-    for src, dst in each(list(zip(inputs, outs)), not quiet, "decode"):
-        with one_line_errors(f"{src}: "):
-            data = read_input(src)
-            decoded, secs = timed(lambda: decompress_image(data, model, dev))
-            fmt = "PNG" if dst == "-" else format_for_path(dst)
-            write_output(dst, encode_image(decoded.pixels, fmt))
+
+    def one(src: str, dst: str) -> None:
+        data = read_input(src)
+        decoded, secs = timed(lambda: decompress_image(data, model, dev))
+        fmt = "PNG" if dst == "-" else format_for_path(dst)
+        write_output(dst, encode_image(decoded.pixels, fmt))
         if not quiet:
             _, h, w = decoded.header.shape
             echo_err(f"{src} -> {dst}: {w}x{h}, model {decoded.header.model}, quality {decoded.header.quality}, "
                      f"{secs:.2f} s")
+
+    run_all(list(zip(inputs, outs)), quiet, "decode", one)

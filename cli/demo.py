@@ -23,12 +23,11 @@ def command(out: str, quality: int | None, model_name: str | None) -> None:
     from vqcodec.fileio import atomic_write_bytes
     from vqcodec.media import encode_image, load_image
     from vqcodec.metrics import ms_ssim_uint8, psnr_uint8
-    from vqcodec.registry import default_image_model, load_model
+    from vqcodec.registry import default_image_model, default_quality, load_model
 
     with one_line_errors():
-        info = default_image_model() if model_name is None else None
-        model = load_model(model_name or info.name)  # type: ignore[union-attr]
-        q = quality if quality is not None else (info.default_quality if info else 1)
+        model = load_model(model_name or default_image_model().name)
+        q = quality if quality is not None else default_quality(model)
         pixels = load_image(SAMPLE).pixels
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)

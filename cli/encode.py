@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from vqcodec.cli.common import each, echo_err, one_line_errors, plan_outputs, read_input, timed, write_output
+from vqcodec.cli.common import echo_err, one_line_errors, plan_outputs, read_input, run_all, timed, write_output
 
 
 @click.command("encode")
@@ -29,23 +29,24 @@ def command(inputs: tuple[str, ...], output: str | None, outdir: str | None, qua
     """
     from vqcodec.api import compress_image
     from vqcodec.media import load_image
-    from vqcodec.registry import default_image_model, load_model
+    from vqcodec.registry import default_image_model, default_quality, load_model
 
     outs = plan_outputs(inputs, output, outdir, ".vq", force)
     with one_line_errors():
-        info = default_image_model() if model_name is None else None
-        model = load_model(model_name or info.name)  # type: ignore[union-attr]
-        q = quality if quality is not None else (info.default_quality if info else model.module.num_stages)
+        model = load_model(model_name or default_image_model().name)
+        q = quality if quality is not None else default_quality(model)
         dev = _device(device)
-    for src, dst in each(list(zip(inputs, outs)), not quiet, "encode"):
-        with one_line_errors(f"{src}: "):
-            pixels = load_image(read_input(src) if src == "-" else src).pixels
-            result, secs = timed(lambda: compress_image(pixels, model, q, dev))
-            write_output(dst, result.data)
+
+    def one(src: str, dst: str) -> None:
+        pixels = load_image(read_input(src) if src == "-" else src).pixels
+        result, secs = timed(lambda: compress_image(pixels, model, q, dev))
+        write_output(dst, result.data)
         if not quiet:
             _, h, w = result.header.shape
             echo_err(f"{src} -> {dst}: {w}x{h}, {len(result.data)} bytes, {result.bpp:.4f} bpp, "
                      f"quality {q}, {secs:.2f} s")
+
+    run_all(list(zip(inputs, outs)), quiet, "encode", one)
 
 
 def _device(name: str) -> str:

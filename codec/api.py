@@ -15,11 +15,12 @@ from torch import Tensor
 from vqcodec.bitstream import container
 from vqcodec.bitstream.errors import CorruptStreamError, ModelMismatchError
 from vqcodec.bitstream.header import Header
-from vqcodec.media.image import from_tensor, to_tensor
+from vqcodec.media.image import DEFAULT_MAX_PIXELS, from_tensor, to_tensor
 from vqcodec.media.pad import Padding, crop, pad_to_multiple
 from vqcodec.models.vq_codec import Encoded, VQCodec
-from vqcodec.registry import LoadedModel, load_model
+from vqcodec.registry import BUILTIN, LoadedModel, load_model
 from vqcodec.threads import torch_threads
+from vqcodec.weights_io import WeightsError
 
 _NUM_THREADS = 2
 """Torch threads inside the coding path (the prior itself is exact integer arithmetic, so this only sets speed)."""
@@ -58,6 +59,7 @@ def _codec(model: LoadedModel) -> VQCodec:
 def compress_image(pixels: Tensor, model: LoadedModel, quality: int, device: str = "cpu") -> CompressedImage:
     """Compress uint8 ``pixels (3, H, W)`` at ``quality`` (= residual stages coded, 1..S) into a ``.vq`` file."""
     codec = _codec(model)
+    codec._check_stages(quality)
     x, padding = pad_to_multiple(to_tensor(pixels), codec.stride, mode="replicate")
     _, _, h, w = x.shape
     base = Header(
@@ -77,9 +79,20 @@ def read_header(data: bytes) -> Header:
 
 
 def _check_geometry(h: Header, codec: VQCodec) -> None:
-    """The latent grid must be exactly what the original size, padding and stride imply."""
-    if h.modality != "image" or h.codec_kind != "vq" or len(h.shape) != 3 or h.shape[0] != 3:
-        raise ModelMismatchError(f"this is a {h.modality}/{h.codec_kind} file, not a VQ image file")
+    """The file must be a VQ image of at most ``DEFAULT_MAX_PIXELS`` pixels, coded with ``codec``'s codebook and
+    tables, with exactly the latent grid its size, padding and stride imply (checked before anything is allocated)."""
+    if h.modality != "image" or h.codec_kind != "vq":
+        article = "an" if h.modality[:1] in "aeiou" else "a"
+        raise ModelMismatchError(f"this is {article} {h.modality} file ({h.codec_kind} codec), not a VQ image file")
+    if len(h.shape) != 3 or h.shape[0] != 3:
+        raise CorruptStreamError(f"invalid header: an image has shape (3, height, width), not {h.shape}")
+    if h.shape[1] * h.shape[2] > DEFAULT_MAX_PIXELS:
+        raise CorruptStreamError(f"invalid header: {h.shape[2]}x{h.shape[1]} pixels is above the "
+                                 f"{DEFAULT_MAX_PIXELS // 1_000_000} MP limit")
+    prior = codec.prior.config
+    if (h.codebook_size, h.precision) != (prior.codebook_size, prior.precision):
+        raise ModelMismatchError(f"file says codebook size {h.codebook_size} and {h.precision}-bit tables; the model "
+                                 f"has {prior.codebook_size} and {prior.precision}-bit")
     expected = tuple((n + p) // codec.stride for n, p in zip(h.shape[1:], h.padding))
     exact = all((n + p) % codec.stride == 0 and p < codec.stride for n, p in zip(h.shape[1:], h.padding))
     if not exact or expected != h.latent_grid or h.batch != 1:
@@ -96,6 +109,9 @@ def decompress_image(data: bytes, model: LoadedModel | None = None, device: str 
     """
     header, sections = container.read(data)
     if model is None:
+        if header.model not in BUILTIN:  # a header never makes us open a path it names
+            raise WeightsError(f"file was made with {header.model!r}, which is not a built-in model; "
+                               "pass the weights it was made with (--model PATH)")
         model = load_model(header.model)
     if model.sha256[:8] != header.weights_sha256:
         raise ModelMismatchError(f"file was made with weights {header.weights_sha256} of {header.model!r}; "

@@ -93,6 +93,15 @@ class LoadedModel:
     training: dict[str, Any]
 
 
+def default_quality(model: LoadedModel) -> int:
+    """The quality ``encode`` uses when none is given: the built-in's ``default_quality`` when ``model`` has a
+    built-in's weights (by sha256, whatever its file is called), else the model's highest quality (all stages)."""
+    for info in BUILTIN.values():
+        if info.sha256 and model.sha256.startswith(info.sha256) and info.default_quality:
+            return info.default_quality
+    return int(getattr(model.module, "num_stages", 1))
+
+
 def load_model(name_or_path: str | Path) -> LoadedModel:
     """Load a built-in model by name (hash-checked) or any exported ``.safetensors`` file by path."""
     text = str(name_or_path)

@@ -125,3 +125,69 @@ def test_decode_in_another_process_is_bit_exact(tiny_codec_path: Path, tmp_path:
                          **{k: v for k, v in __import__("os").environ.items() if k != "OMP_NUM_THREADS"}})
     assert res.returncode == 0, res.stderr
     assert np.array_equal(np.asarray(Image.open(here)), np.asarray(Image.open(there)))
+
+
+def test_crafted_headers_are_refused_before_any_allocation(tiny_codec_path: Path, tmp_path: Path,
+                                                           samples_dir: Path) -> None:
+    """A header within every field's range but describing a gigapixel image, or another codebook, is one line."""
+    import dataclasses
+
+    from vqcodec.bitstream import container
+
+    vq = tmp_path / "a.vq"
+    assert run("encode", str(samples_dir / "crop_a.png"), "-o", str(vq), "-m", str(tiny_codec_path))[0] == 0
+    header, sections = container.read(vq.read_bytes())
+    stride = (header.shape[1] + header.padding[0]) // header.latent_grid[0]
+    huge = dataclasses.replace(header, shape=(3, 10240, 10240), padding=(0, 0),
+                               latent_grid=(10240 // stride, 10240 // stride))  # 105 MP
+    for bad, match in ((huge, "MP limit"), (dataclasses.replace(header, codebook_size=header.codebook_size * 4),
+                                            "codebook size"),
+                       (dataclasses.replace(header, precision=header.precision - 1), "tables"),
+                       (dataclasses.replace(header, shape=(1, *header.shape[1:])), "shape (3, height, width)")):
+        path = tmp_path / "bad.vq"
+        path.write_bytes(container.write(bad, sections))
+        code, err, _ = run("decode", str(path), "-o", str(tmp_path / "o.png"), "-m", str(tiny_codec_path), "--force")
+        assert code != 0 and _one_error_line(err) and match in err, err
+    path = tmp_path / "path-model.vq"
+    path.write_bytes(container.write(dataclasses.replace(header, model=str(tiny_codec_path)), sections))
+    code, err, _ = run("decode", str(path), "-o", str(tmp_path / "o.png"))
+    assert code != 0 and _one_error_line(err) and "not a built-in model" in err, "a header never names a file to open"
+    code, err, out = run("info", "-", input=vq.read_bytes())
+    assert code == 0 and b"latent_grid" in out, err
+    code, err, _ = run("info", str(tmp_path))
+    assert code != 0 and _one_error_line(err) and "directory" in err, err
+
+
+def test_batches_outputs_and_quality_rules(tiny_codec_path: Path, tmp_path: Path, samples_dir: Path) -> None:
+    """``-d`` creates its folder; a bad file in a batch does not stop the others; outputs must be regular files
+    (a symlink is written through); quality 0 names the valid range."""
+    a, b = samples_dir / "crop_a.png", samples_dir / "crop_b.png"
+    junk = tmp_path / "junk.png"
+    junk.write_bytes(b"not an image")
+    out = tmp_path / "new" / "folder"
+    code, err, _ = run("encode", str(a), str(junk), str(b), "-d", str(out), "-m", str(tiny_codec_path))
+    assert code != 0 and "junk.png" in err and err.strip().splitlines()[-1] == "Error: 1 of 3 files failed", err
+    assert sorted(p.name for p in out.iterdir()) == ["crop_a.vq", "crop_b.vq"]
+    code, err, _ = run("encode", "-", "-d", str(out), "-m", str(tiny_codec_path), input=a.read_bytes())
+    assert code != 0 and _one_error_line(err) and "stdin" in err, err
+    code, err, _ = run("encode", str(a), "-o", str(tmp_path), "--force", "-m", str(tiny_codec_path))
+    assert code != 0 and _one_error_line(err) and "not a regular file" in err, err
+    target, link = tmp_path / "target.vq", tmp_path / "link.vq"
+    target.write_bytes(b"old")
+    link.symlink_to(target)
+    assert run("encode", str(a), "-o", str(link), "--force", "-m", str(tiny_codec_path))[0] == 0
+    assert link.is_symlink() and target.read_bytes()[:3] == b"VQC"
+    for q in ("0", "-1"):
+        code, err, _ = run("encode", str(a), "-o", str(tmp_path / "q.vq"), "-q", q, "-m", str(tiny_codec_path))
+        assert code != 0 and _one_error_line(err) and "quality must be in 1.." in err, err
+
+
+def test_default_quality_follows_the_weights_not_the_file_name(tmp_path: Path) -> None:
+    import shutil
+
+    from vqcodec.registry import BUILTIN, default_quality, load_model
+
+    info = BUILTIN["vq-image"]
+    copy = tmp_path / "my-model.safetensors"
+    shutil.copyfile(info.path, copy)
+    assert default_quality(load_model(copy)) == default_quality(load_model("vq-image")) == info.default_quality

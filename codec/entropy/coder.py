@@ -129,7 +129,7 @@ def decode_indices(
         ``(B, *grid, S)`` int64 indices.
 
     Raises:
-        CorruptStreamError: the payload is malformed, too short or has data left over.
+        CorruptStreamError: the payload is malformed, or does not end with the last symbol (truncated or extended).
         DesyncError: the decoded symbols fail ``checksum``.
     """
     if len(payload) % 4:
@@ -154,7 +154,7 @@ def decode_indices(
     with torch.no_grad(), torch_threads(CODING_THREADS):
         _run(session, prior.config.precision, code)
     if not decoder.maybe_exhausted():
-        raise CorruptStreamError("payload has data left over after the last symbol")
+        raise CorruptStreamError("payload does not end where the last symbol does (truncated or corrupted)")
     result = session.result()
     if checksum is not None and symbol_checksum(result) != checksum:
         raise DesyncError("decoded indices fail the symbol checksum (corrupt payload or encoder/decoder desync)")
