@@ -118,7 +118,10 @@ def run_all(pairs: list[tuple[str, str]], quiet: bool, desc: str, fn: Callable[[
 
 
 def echo_err(text: str) -> None:
-    click.echo(text, err=True)
+    """One line on stderr, printed above a running progress bar instead of through it."""
+    from tqdm import tqdm
+
+    tqdm.write(text, file=sys.stderr)
 
 
 def timed(fn: Callable[[], T]) -> tuple[T, float]:
