@@ -90,6 +90,8 @@ def _check_geometry(h: Header, codec: VQCodec) -> None:
         raise CorruptStreamError(f"invalid header: {h.shape[2]}x{h.shape[1]} pixels is above the "
                                  f"{DEFAULT_MAX_PIXELS // 1_000_000} MP limit")
     prior = codec.prior.config
+    if not 1 <= h.num_stages <= codec.num_stages:
+        raise ModelMismatchError(f"file codes {h.num_stages} residual stages; the model has {codec.num_stages}")
     if (h.codebook_size, h.precision) != (prior.codebook_size, prior.precision):
         raise ModelMismatchError(f"file says codebook size {h.codebook_size} and {h.precision}-bit tables; the model "
                                  f"has {prior.codebook_size} and {prior.precision}-bit")

@@ -143,6 +143,7 @@ def test_crafted_headers_are_refused_before_any_allocation(tiny_codec_path: Path
     for bad, match in ((huge, "MP limit"), (dataclasses.replace(header, codebook_size=header.codebook_size * 4),
                                             "codebook size"),
                        (dataclasses.replace(header, precision=header.precision - 1), "tables"),
+                       (dataclasses.replace(header, num_stages=header.num_stages + 8), "residual stages"),
                        (dataclasses.replace(header, shape=(1, *header.shape[1:])), "shape (3, height, width)")):
         path = tmp_path / "bad.vq"
         path.write_bytes(container.write(bad, sections))
