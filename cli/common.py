@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,6 +27,8 @@ def one_line_errors(prefix: str = "") -> Iterator[None]:
     except click.ClickException:
         raise
     except USER_ERRORS as exc:
+        if os.environ.get("VQCODEC_DEBUG"):  # developers: the full traceback instead of one line
+            raise
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if isinstance(exc, MemoryError) or "can't allocate memory" in text:
             text = "out of memory"

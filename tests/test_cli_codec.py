@@ -192,3 +192,13 @@ def test_default_quality_follows_the_weights_not_the_file_name(tmp_path: Path) -
     copy = tmp_path / "my-model.safetensors"
     shutil.copyfile(info.path, copy)
     assert default_quality(load_model(copy)) == default_quality(load_model("vq-image")) == info.default_quality
+
+
+def test_debug_variable_shows_the_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    junk = tmp_path / "junk.png"
+    junk.write_bytes(b"not an image")
+    code, err, _ = run("encode", str(junk), "-o", str(tmp_path / "a.vq"))
+    assert code == 1 and _one_error_line(err)
+    monkeypatch.setenv("VQCODEC_DEBUG", "1")
+    res = CliRunner().invoke(cli, ["encode", str(junk), "-o", str(tmp_path / "a.vq")])
+    assert res.exit_code != 0 and isinstance(res.exception, ValueError)
