@@ -93,21 +93,16 @@ def write_output(path: str, data: bytes) -> None:
         atomic_write_bytes(path, data)
 
 
-def each(items: list[T], show: bool, desc: str) -> Iterator[T]:
-    """Iterate with a progress bar on stderr when there are several items."""
-    if not show or len(items) < 2:
-        yield from items
-        return
-    from tqdm import tqdm
-
-    yield from tqdm(items, desc=desc, unit="file", file=sys.stderr)
-
-
 def run_all(pairs: list[tuple[str, str]], quiet: bool, desc: str, fn: Callable[[str, str], None]) -> None:
     """``fn(src, dst)`` for every pair. A failing file is reported in one line and the others still run; the exit
     is non-zero if any failed (a single file's error is the whole message)."""
     failed = 0
-    for src, dst in each(pairs, not quiet, desc):
+    bar = None
+    if not quiet and len(pairs) > 1:
+        from tqdm import tqdm
+
+        bar = tqdm(pairs, desc=desc, unit="file", file=sys.stderr)
+    for src, dst in bar if bar is not None else pairs:
         try:
             with one_line_errors(f"{src}: "):
                 fn(src, dst)

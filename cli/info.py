@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+
 import click
 
 from vqcodec.bitstream import read

@@ -59,7 +59,7 @@ def _codec(model: LoadedModel) -> VQCodec:
 def compress_image(pixels: Tensor, model: LoadedModel, quality: int, device: str = "cpu") -> CompressedImage:
     """Compress uint8 ``pixels (3, H, W)`` at ``quality`` (= residual stages coded, 1..S) into a ``.vq`` file."""
     codec = _codec(model)
-    codec._check_stages(quality)
+    codec.check_quality(quality)  # before the header, whose own check would say less
     x, padding = pad_to_multiple(to_tensor(pixels), codec.stride, mode="replicate")
     _, _, h, w = x.shape
     base = Header(

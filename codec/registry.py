@@ -97,7 +97,7 @@ def default_quality(model: LoadedModel) -> int:
     """The quality ``encode`` uses when none is given: the built-in's ``default_quality`` when ``model`` has a
     built-in's weights (by sha256, whatever its file is called), else the model's highest quality (all stages)."""
     for info in BUILTIN.values():
-        if info.sha256 and model.sha256.startswith(info.sha256) and info.default_quality:
+        if info.sha256 and model.sha256.startswith(info.sha256):
             return info.default_quality
     return int(getattr(model.module, "num_stages", 1))
 

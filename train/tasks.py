@@ -319,18 +319,16 @@ def _grown(source: dict[str, Any], asked: dict[str, Any], path: str) -> dict[str
     """
     if not asked or asked == source:
         return source
-    if not all(isinstance(asked.get(sec), dict) and set(asked[sec]) == {key} for sec, key in _GROWABLE.items()
-               if sec in asked) or not set(asked) <= set(_GROWABLE):
-        raise ValueError("--init-from takes the model settings from that file; the only model keys you may set are "
-                         "model.vq.num_stages (to add residual stages) and model.net.decoder_level_blocks (to add "
-                         "decoder blocks)")
     out = dict(source)
-    for sec, key in _GROWABLE.items():
-        if sec not in asked:
-            continue
+    for sec, sub in asked.items():
+        key = _GROWABLE.get(sec, "")
+        if not isinstance(sub, dict) or set(sub) != {key}:
+            raise ValueError("--init-from takes the model settings from that file; the only model keys you may set "
+                             "are model.vq.num_stages (to add residual stages) and model.net.decoder_level_blocks "
+                             "(to add decoder blocks)")
         if sec not in source:
             raise ValueError(f"--init-from {path} is not a VQ model; model.{sec}.{key} cannot be set")
-        value, have = asked[sec][key], int(source[sec].get(key, 0))
+        value, have = sub[key], int(source[sec].get(key, 0))
         if not isinstance(value, int) or isinstance(value, bool) or value < have:
             raise ValueError(f"--init-from {path} has {sec}.{key} = {have}; model.{sec}.{key} must be an integer "
                              f">= {have}, got {value!r}")

@@ -68,7 +68,7 @@ class VQCodec(nn.Module):
     @torch.no_grad()
     def encode_indices(self, x: Tensor, stages: int) -> Tensor:
         """Indices ``(1, h, w, stages)`` of ``x (1, C, H, W)`` (H, W multiples of the stride); tiled encoder."""
-        self._check_stages(stages)
+        self.check_quality(stages)
         z_e = tiled_apply(self.vqvae.encoder, x, TILE_PIXELS, TILE_MARGIN, down=self.stride)
         return self.vqvae.quantizer.encode(z_e, stages=stages).cpu()
 
@@ -97,6 +97,7 @@ class VQCodec(nn.Module):
         indices = decode_indices(enc.payload, self.prior, h.indices_shape, h.tile_shape, checksum=h.symbol_crc)
         return self.decode_indices(indices, device)
 
-    def _check_stages(self, stages: int) -> None:
+    def check_quality(self, stages: int) -> None:
+        """``stages`` (the quality) must be in ``1..num_stages``."""
         if not 1 <= stages <= self.num_stages:
             raise ValueError(f"quality must be in 1..{self.num_stages}, got {stages}")

@@ -32,7 +32,7 @@ class ResBlock(nn.Module):
 
     def __init__(self, dims: int, channels: int, zero_init: bool = False) -> None:
         super().__init__()
-        last = _CONV[dims](channels, channels, 1)
+        last = conv(dims, channels, channels, 1)
         if zero_init:
             for p in last.parameters():
                 nn.init.zeros_(p)
@@ -77,26 +77,22 @@ class Decoder(nn.Module):
         top = net.channels(len(net.strides))
         layers: list[nn.Module] = [conv(d, in_channels, top, 3)]
         layers += [ResBlock(d, top) for _ in range(net.num_res_blocks)]
-        self._after: list[int] = []  # index in ``net`` of each upsampling, coarsest first
-        level_channels: list[int] = []
+        n = net.decoder_level_blocks
+        self.levels = nn.ModuleList()
+        self._level_after: dict[int, int] = {}  # index in ``net`` of an upsampling -> its entry in ``levels``
         for level in reversed(range(len(net.strides))):
             layers += [nn.GELU(), upsample(d, net.channels(level + 1), net.channels(level), net.strides[level])]
-            self._after.append(len(layers) - 1)
-            level_channels.append(net.channels(level))
+            if n:
+                self._level_after[len(layers) - 1] = len(self.levels)
+                self.levels.append(nn.Sequential(*[ResBlock(d, net.channels(level), zero_init=True) for _ in range(n)]))
         layers += [nn.GELU(), conv(d, net.channels(0), net.in_channels, 3)]
         self.net = nn.Sequential(*layers)
-        n = net.decoder_level_blocks
-        self.levels = nn.ModuleList(
-            nn.Sequential(*[ResBlock(d, c, zero_init=True) for _ in range(n)]) for c in level_channels
-        ) if n else nn.ModuleList()
 
     def forward(self, z: Tensor) -> Tensor:
-        if not len(self.levels):
+        if not self._level_after:
             return self.net(z)
-        level = 0
         for i, layer in enumerate(self.net):
             z = layer(z)
-            if level < len(self._after) and i == self._after[level]:
-                z = self.levels[level](z)
-                level += 1
+            if i in self._level_after:
+                z = self.levels[self._level_after[i]](z)
         return z
