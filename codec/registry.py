@@ -66,12 +66,12 @@ DEFAULT_IMAGE_MODEL = "vq-image"
 register_builtin(ModelInfo(
     name="vq-image",
     modality="image",
-    sha256="ae5c0e3c",
-    description="2-D VQ-VAE (stride 8, 8-stage residual VQ, K=256) + gated PixelCNN prior; quality = stages coded",
+    sha256="afb961a9",
+    description="2-D VQ-VAE (3.0 M, stride 8, 8-stage residual VQ, K=256) + gated PixelCNN prior; quality = stages",
     default_quality=3,
-    rates=((1, 0.0683, 24.3, 0.858), (2, 0.1624, 26.25, 0.9205), (3, 0.2593, 27.09, 0.9423),
-           (4, 0.3594, 27.56, 0.9528), (5, 0.4641, 27.78, 0.9581), (6, 0.5734, 27.89, 0.9607),
-           (7, 0.6848, 27.94, 0.9621), (8, 0.7953, 27.96, 0.9627)),
+    rates=((1, 0.0708, 24.42, 0.8636), (2, 0.166, 26.45, 0.9251), (3, 0.2633, 27.39, 0.9468),
+           (4, 0.3637, 27.91, 0.9574), (5, 0.4666, 28.18, 0.9629), (6, 0.573, 28.33, 0.9657),
+           (7, 0.6847, 28.4, 0.9673), (8, 0.7992, 28.44, 0.9682)),
 ))
 
 
