@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from functools import lru_cache
 
 from torch import Tensor
 
@@ -114,7 +115,7 @@ def decompress_image(data: bytes, model: LoadedModel | None = None, device: str 
         if header.model not in BUILTIN:  # a header never makes us open a path it names
             raise WeightsError(f"file was made with {header.model!r}, which is not a built-in model; "
                                "pass the weights it was made with (--model PATH)")
-        model = load_model(header.model)
+        model = _builtin(header.model)
     if model.sha256[:8] != header.weights_sha256:
         raise ModelMismatchError(f"file was made with weights {header.weights_sha256} of {header.model!r}; "
                                  f"the model given has {model.sha256[:8]}")
@@ -127,6 +128,13 @@ def decompress_image(data: bytes, model: LoadedModel | None = None, device: str 
     padded = tuple(n + p for n, p in zip(header.shape[1:], header.padding))
     pixels = from_tensor(crop(x_hat, Padding(original=tuple(header.shape[1:]), padded=padded)))
     return DecodedImage(pixels, header)
+
+
+@lru_cache(maxsize=4)
+def _builtin(name: str) -> LoadedModel:
+    """A built-in model for decoding, loaded (read, hash-checked, built) once per process: a batch decode of many
+    files names the same model in every header. Decoding never changes the module, so sharing it is safe."""
+    return load_model(name)
 
 
 def _threads() -> AbstractContextManager[None]:

@@ -95,3 +95,20 @@ def test_unigram_prior_codec_round_trips(tiny_codec_path: Path, tmp_path: Path) 
     comp = compress_image(pixels, model, 2)
     assert comp.header.tile_shape == comp.header.latent_grid
     assert decompress_image(comp.data, model).pixels.shape == pixels.shape
+
+
+def test_builtin_model_is_loaded_once_for_many_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Decoding a batch of files that name the built-in model reads and hash-checks its weights once."""
+    from vqcodec import api, registry
+
+    if not registry.BUILTIN[registry.DEFAULT_IMAGE_MODEL].path.is_file():
+        pytest.skip("the built-in weights are not installed")
+    model = load_model(registry.DEFAULT_IMAGE_MODEL)
+    files = [compress_image(torch.full((3, 8, 8), v, dtype=torch.uint8), model, 1).data for v in (0, 128, 255)]
+    loads: list[str] = []
+    monkeypatch.setattr(api, "load_model", lambda name: loads.append(name) or model)
+    api._builtin.cache_clear()
+    for data in files:
+        assert decompress_image(data).pixels.shape == (3, 8, 8)
+    assert loads == [registry.DEFAULT_IMAGE_MODEL]
+    api._builtin.cache_clear()
