@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -97,12 +97,12 @@ def run_all(pairs: list[tuple[str, str]], quiet: bool, desc: str, fn: Callable[[
     """``fn(src, dst)`` for every pair. A failing file is reported in one line and the others still run; the exit
     is non-zero if any failed (a single file's error is the whole message)."""
     failed = 0
-    bar = None
+    items: Iterable[tuple[str, str]] = pairs
     if not quiet and len(pairs) > 1:
         from tqdm import tqdm
 
-        bar = tqdm(pairs, desc=desc, unit="file", file=sys.stderr)
-    for src, dst in bar if bar is not None else pairs:
+        items = tqdm(pairs, desc=desc, unit="file", file=sys.stderr)
+    for src, dst in items:
         try:
             with one_line_errors(f"{src}: "):
                 fn(src, dst)

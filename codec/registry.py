@@ -67,7 +67,8 @@ register_builtin(ModelInfo(
     name="vq-image",
     modality="image",
     sha256="afb961a9",
-    description="2-D VQ-VAE (3.0 M, stride 8, 8-stage residual VQ, K=256) + gated PixelCNN prior; quality = stages",
+    description=("2-D VQ-VAE (3.0 M parameters, stride 8, 8-stage residual VQ, K=256) + gated PixelCNN prior; "
+                 "quality = stages coded"),
     default_quality=3,
     rates=((1, 0.0708, 24.42, 0.8636), (2, 0.166, 26.45, 0.9251), (3, 0.2633, 27.39, 0.9468),
            (4, 0.3637, 27.91, 0.9574), (5, 0.4666, 28.18, 0.9629), (6, 0.573, 28.33, 0.9657),
