@@ -104,3 +104,16 @@ def test_markov_field_bits_are_its_entropy() -> None:
     assert grid.shape == (2, 6, 6, 1) and 0 <= int(grid.min()) and int(grid.max()) < 4
     deterministic = MarkovField2d(np.eye(4)[None, None].repeat(4, 0).repeat(4, 1)[:, :, 0])
     assert deterministic.bits(deterministic.sample(1, 3, 3)) == 0.0
+
+
+@pytest.mark.parametrize("dims", [1, 2, 3])
+def test_encoder_fast_path_writes_the_bytes_of_the_step_walk(dims: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vqcodec.priors.incremental import PixelCNNSession
+
+    prior = tiny_prior(dims, stages=3)
+    idx = torch.randint(0, 16, (2, *GRIDS[dims], 3))
+    fast = encode_indices(idx, prior)
+    monkeypatch.setattr(PixelCNNSession, "encoder_blocks", lambda self: None)
+    slow = encode_indices(idx, prior)
+    assert fast.payload == slow.payload and fast.estimated_bits == slow.estimated_bits
+    assert torch.equal(decode_indices(fast.payload, prior, tuple(idx.shape), fast.tile_shape), idx)

@@ -150,3 +150,28 @@ def test_coded_bits_match_the_float_model_for_every_stage_count(stages: int) -> 
     float_bits /= math.log(2.0)
     coded = encode_indices(idx, prior, (8, 8)).estimated_bits
     assert abs(coded - float_bits) < 0.002 * float_bits + 1, (coded, float_bits)
+
+
+@pytest.mark.parametrize(("dims", "rows"), [(1, 1), (2, 7), (2, 4096), (3, 50)])
+def test_encoder_blocks_equal_the_decoder_steps(dims: int, rows: int) -> None:
+    """The encoder's fast path yields, block by block, exactly the decoder's per-step logits and symbols."""
+    prior = tiny_prior(dims, stages=3, tile_shape=(3,) * dims)
+    with torch.no_grad():
+        for param in prior.parameters():
+            param.mul_(4.0)
+    grid = {1: (10,), 2: (5, 7), 3: (4, 5, 4)}[dims]  # edge tiles: padded positions must be left out
+    idx = torch.randint(0, 16, (2, *grid, 2))
+    with torch.no_grad():
+        enc = prior.open_session(tuple(idx.shape), indices=idx, chunk=2)
+        blocks = enc.encoder_blocks(rows)  # type: ignore[call-arg]
+        assert blocks is not None
+        logits, symbols = (torch.cat(x) for x in zip(*blocks))
+        dec = prior.open_session(tuple(idx.shape))
+        assert dec.encoder_blocks() is None
+        want, start = [], 0
+        for t in range(dec.num_steps):
+            want.append(dec.logits(t))
+            dec.push(t, symbols[start : start + dec.num_symbols(t)])
+            start += dec.num_symbols(t)
+    assert torch.equal(logits, torch.cat(want))
+    assert torch.equal(dec.result(), idx)  # the symbols came in coding order

@@ -92,9 +92,9 @@ def encode_indices(
     picked = np.ones(indices.numel(), dtype=np.float64)  # the table entry of every coded symbol
     filled = 0
 
-    def code(step: int, freq: np.ndarray) -> Tensor:
+    def put(target: Tensor, freq: np.ndarray) -> Tensor:
+        """Encode ``target (N,)`` under ``freq`` (``(N, K)``, or ``(1, K)`` shared by all N)."""
         nonlocal filled
-        target = session.targets(step)
         symbols = target.to(torch.int32).numpy()
         count = symbols.shape[0]
         encoder.encode(symbols, *_coder_args(freq, count))
@@ -104,7 +104,12 @@ def encode_indices(
 
     with torch.no_grad(), torch_threads(CODING_THREADS):
         session = prior.open_session(tuple(indices.shape), tile_shape, chunk, indices)
-        _run(session, precision, code)
+        blocks = session.encoder_blocks()
+        if blocks is None:
+            _run(session, precision, lambda step, freq: put(session.targets(step), freq))
+        else:  # the same tables and symbols in the same order, many steps per call
+            for logits, target in blocks:
+                put(target, quantize_logits(logits, precision))
     bits = float(precision * indices.numel() - np.log2(picked).sum())
     payload = encoder.get_compressed().astype("<u4").tobytes()
     tile = tuple(getattr(session, "tile_shape", ()))

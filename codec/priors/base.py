@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -49,6 +49,15 @@ class CodingSession(ABC):
     @abstractmethod
     def result(self) -> Tensor:
         """The coded grid ``(B, *grid, S)`` int64 once every step was pushed."""
+
+    def encoder_blocks(self) -> Iterator[tuple[Tensor, Tensor]] | None:
+        """Encoder fast path, or None when the session has none (the coder then walks the steps).
+
+        A session that knows every symbol may yield ``(logits (N, K), targets (N,))`` for runs of whole steps,
+        concatenated in coding order: the same integer logits and symbols that ``logits``/``targets`` give step
+        by step, so the coded bits are identical. The session is spent afterwards (no ``push``/``result``).
+        """
+        return None
 
 
 class IndexPrior(nn.Module, ABC):

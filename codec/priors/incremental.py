@@ -14,6 +14,7 @@ grouped into network calls (``chunk``); the encoder runs this same schedule to s
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -24,6 +25,9 @@ from vqcodec.priors.base import CodingSession
 from vqcodec.priors.pixelcnn import GatedPixelCNN
 from vqcodec.priors.tiling import check_shape, clamp_tile, from_tiles, to_tiles
 
+
+BLOCK_ROWS = 4096
+"""Rows (symbols) per block of the encoder's fast path: 4096 x K int64 tables stay a few MB."""
 
 FILL_GROUP = 4
 """Tiles per step of the encoder's whole-tile computation: small groups keep the unfolded windows in cache
@@ -324,6 +328,32 @@ class PixelCNNSession(CodingSession):
         self._next = step + 1
         if stage == self.stages - 1 and self._known is None:
             self._finish_hyperplanes(pos)
+
+    def encoder_blocks(self, rows: int = BLOCK_ROWS) -> Iterator[tuple[Tensor, Tensor]] | None:
+        """Encoder: the logits of a few positions of every tile at a time, all stages in one matmul each.
+
+        Yields ``(logits (N, K), targets (N,))`` in step order (position, then stage, then tile; tiles whose
+        position lies in the padding are left out), about ``rows`` rows at a time. Each logit is the same exact
+        integer :meth:`logits` computes for its step. None when decoding.
+        """
+        return None if self._known is None else self._blocks(self._known, rows)
+
+    def _blocks(self, known: Tensor, rows: int) -> Iterator[tuple[Tensor, Tensor]]:
+        net, stages = self._batches[0].net, self.stages
+        parts = [b.base_all for b in self._batches if b.base_all is not None]
+        base = torch.cat(parts).flatten(1, -2).transpose(0, 1)  # (positions, tiles, C)
+        step = max(1, rows // (stages * base.shape[1]))
+        for lo in range(0, base.shape[0], step):
+            here, symbols = base[lo : lo + step], known[lo : lo + step]  # (m, n, C), (m, S', n)
+            cond = torch.zeros_like(here)
+            logits = []
+            for stage in range(stages):
+                z = (here + cond).clamp_(0, fx.ACT_LIMIT)
+                logits.append(fx.rescale(torch.matmul(z, net.head_out_w[stage]).add_(net.head_out_b[stage])))
+                if stage + 1 < stages:
+                    cond = cond + net.cond[stage][symbols[:, stage]]
+            keep = self._masks[lo : lo + step, None, :].expand(-1, stages, -1)  # (m, S', n)
+            yield torch.stack(logits, dim=1)[keep], symbols[keep]
 
     def _finish_hyperplanes(self, pos: tuple[int, ...]) -> None:
         """After the last position of a hyperplane of stack ``d < D - 1`` is coded, compute that hyperplane."""
