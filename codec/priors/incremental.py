@@ -26,8 +26,9 @@ from vqcodec.priors.pixelcnn import GatedPixelCNN
 from vqcodec.priors.tiling import check_shape, clamp_tile, from_tiles, to_tiles
 
 
-BLOCK_ROWS = 4096
-"""Rows (symbols) per block of the encoder's fast path: 4096 x K int64 tables stay a few MB."""
+BLOCK_ENTRIES = 1 << 18
+"""Table entries (symbols x K) per block of the encoder's fast path: 2 MB int64 arrays stay in cache (measured on
+2 cores, 96x64 grid, 8 stages, K = 256: 0.30 s at 1024 rows, 0.31 s at 4096, 0.41 s at 256, 0.76 s step by step)."""
 
 FILL_GROUP = 4
 """Tiles per step of the encoder's whole-tile computation: small groups keep the unfolded windows in cache
@@ -329,14 +330,17 @@ class PixelCNNSession(CodingSession):
         if stage == self.stages - 1 and self._known is None:
             self._finish_hyperplanes(pos)
 
-    def encoder_blocks(self, rows: int = BLOCK_ROWS) -> Iterator[tuple[Tensor, Tensor]] | None:
+    def encoder_blocks(self, rows: int | None = None) -> Iterator[tuple[Tensor, Tensor]] | None:
         """Encoder: the logits of a few positions of every tile at a time, all stages in one matmul each.
 
         Yields ``(logits (N, K), targets (N,))`` in step order (position, then stage, then tile; tiles whose
-        position lies in the padding are left out), about ``rows`` rows at a time. Each logit is the same exact
-        integer :meth:`logits` computes for its step. None when decoding.
+        position lies in the padding are left out), about ``rows`` rows at a time (default: ``BLOCK_ENTRIES / K``).
+        Each logit is the same exact integer :meth:`logits` computes for its step. None when decoding.
         """
-        return None if self._known is None else self._blocks(self._known, rows)
+        if self._known is None:
+            return None
+        k = self._batches[0].net.head_out_b.shape[-1]
+        return self._blocks(self._known, rows or max(1, BLOCK_ENTRIES // k))
 
     def _blocks(self, known: Tensor, rows: int) -> Iterator[tuple[Tensor, Tensor]]:
         net, stages = self._batches[0].net, self.stages
