@@ -1,7 +1,8 @@
 """Range coding of index grids with a prior's coding session (constriction queue coder).
 
-Encoder and decoder run :func:`_run` over the same :class:`~vqcodec.priors.base.CodingSession` schedule; each step's
-frequency tables come from :func:`~vqcodec.entropy.tables.quantize_logits` only. Symbols are coded with
+Encoder and decoder run :func:`_run` over the same :class:`~vqcodec.priors.base.CodingSession` schedule (or the
+encoder takes the session's ``encoder_blocks``: the same logits and symbols in the same order, many steps per call);
+every frequency table comes from :func:`~vqcodec.entropy.tables.quantize_logits` only. Symbols are coded with
 ``constriction.stream.queue.RangeEncoder``/``RangeDecoder`` and the ``Categorical(perfect=False)`` model family
 (Bamler, "Understanding Entropy Coding With Asymmetric Numeral Systems (ANS): a Statistician's Perspective", 2022);
 compressed words are stored little-endian uint32.

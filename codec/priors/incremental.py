@@ -8,7 +8,8 @@ so one network call serves one position of every tile. Inside a tile, cached act
 
 Nothing is ever recomputed for old positions. All arithmetic is exact integer arithmetic in float64
 (``vqcodec.priors.fixed_point``), so the logits of a tile do not depend on the thread count or on how tiles are
-grouped into network calls (``chunk``); the encoder runs this same schedule to simulate its decoder.
+grouped into network calls (``chunk``). The encoder, which knows every symbol, computes the same integers for
+whole tiles at once (``fill``) and hands the coder the logits of many steps per block (``encoder_blocks``).
 """
 
 from __future__ import annotations
