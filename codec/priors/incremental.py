@@ -64,6 +64,12 @@ class FixedPointNet:
     head_out_w: Tensor  # (S, C, K) transposed
     head_out_b: Tensor  # (S, K)
 
+    def stage_logits(self, base: Tensor, cond: Tensor, stage: int) -> Tensor:
+        """Integer logits ``(..., K)`` of ``stage`` from the head input ``base`` and the embeddings of the stages
+        already coded at the same position, ``cond`` (both ``(..., C)``): the one head computation of the coder."""
+        z = (base + cond).clamp_(0, fx.ACT_LIMIT)
+        return fx.rescale(torch.matmul(z, self.head_out_w[stage]).add_(self.head_out_b[stage]))
+
     @staticmethod
     def from_model(model: GatedPixelCNN) -> FixedPointNet:
         """Quantize ``model``'s weights; masks are applied and the unused causal half of each kernel dropped."""
@@ -224,8 +230,7 @@ class _TileBatch:
 
     def stage_logits(self, stage: int) -> Tensor:
         """Integer logits ``(n, K)`` of ``stage`` at the current position."""
-        z = (self.base + self.cond).clamp_(0, fx.ACT_LIMIT)
-        return fx.rescale(torch.addmm(self.net.head_out_b[stage], z, self.net.head_out_w[stage]))
+        return self.net.stage_logits(self.base, self.cond, stage)
 
     def push(self, pos: tuple[int, ...], stage: int, symbols: Tensor, last: bool) -> None:
         """Record ``symbols (n,)`` of ``stage``; after the ``last`` coded stage, write the position's embedding."""
@@ -353,8 +358,7 @@ class PixelCNNSession(CodingSession):
             cond = torch.zeros_like(here)
             logits = []
             for stage in range(stages):
-                z = (here + cond).clamp_(0, fx.ACT_LIMIT)
-                logits.append(fx.rescale(torch.matmul(z, net.head_out_w[stage]).add_(net.head_out_b[stage])))
+                logits.append(net.stage_logits(here, cond, stage))
                 if stage + 1 < stages:
                     cond = cond + net.cond[stage][symbols[:, stage]]
             keep = self._masks[lo : lo + step, None, :].expand(-1, stages, -1)  # (m, S', n)
