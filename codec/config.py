@@ -102,6 +102,14 @@ class NetConfig(ConfigMixin):
         decoder_level_blocks: residual blocks after each upsampling of the decoder (synthesis capacity at the
             finer scales, where detail is made; 0 = none). They start as the identity, so a model grown from
             weights without them (``--init-from``) starts out reconstructing exactly as before.
+        encoder_level_blocks: residual blocks after each downsampling of the encoder (0 = none).
+        level_channels: explicit channels per level (``len(strides) + 1`` entries, stem first); empty = ``hidden``
+            doubled per level up to ``max_hidden``. Lets a 1-D model stay narrow at the high sample rates, where
+            every channel costs the most.
+        kernel_size: kernel of the stem and of the decoder's output convolution (odd).
+        res_kernel: kernel of the first convolution of every residual block (odd).
+        dilation_base: the ``j``-th level block of a level is dilated by ``dilation_base ** j`` (1 = no dilation;
+            3 gives the 1, 3, 9 receptive-field growth of audio autoencoders).
     """
 
     dims: int = 2
@@ -111,14 +119,24 @@ class NetConfig(ConfigMixin):
     strides: tuple[int, ...] = (2, 2, 2)
     num_res_blocks: int = 2
     decoder_level_blocks: int = 0
+    encoder_level_blocks: int = 0
+    level_channels: tuple[int, ...] = ()
+    kernel_size: int = 3
+    res_kernel: int = 3
+    dilation_base: int = 1
 
     def __post_init__(self) -> None:
-        if self.num_res_blocks < 0 or self.decoder_level_blocks < 0:
-            raise ValueError("NetConfig: num_res_blocks and decoder_level_blocks must be >= 0")
+        if min(self.num_res_blocks, self.decoder_level_blocks, self.encoder_level_blocks) < 0:
+            raise ValueError("NetConfig: num_res_blocks, encoder_level_blocks and decoder_level_blocks must be >= 0")
         if self.dims not in (1, 2, 3):
             raise ValueError(f"NetConfig: dims must be 1, 2 or 3, got {self.dims}")
         if any(int(s) < 1 for s in self.strides) or self.hidden < 1 or self.in_channels < 1:
             raise ValueError("NetConfig: strides >= 1, hidden >= 1 and in_channels >= 1 are required")
+        if self.level_channels and (len(self.level_channels) != len(self.strides) + 1
+                                    or min(self.level_channels) < 1):
+            raise ValueError(f"NetConfig: level_channels needs {len(self.strides) + 1} positive entries")
+        if self.kernel_size % 2 == 0 or self.res_kernel % 2 == 0 or self.dilation_base < 1:
+            raise ValueError("NetConfig: kernel_size and res_kernel must be odd, dilation_base >= 1")
 
     @property
     def total_stride(self) -> int:
@@ -127,6 +145,8 @@ class NetConfig(ConfigMixin):
 
     def channels(self, level: int) -> int:
         """Channels after ``level`` downsamplings."""
+        if self.level_channels:
+            return int(self.level_channels[level])
         return min(self.hidden * 2**level, self.max_hidden)
 
 

@@ -22,6 +22,29 @@ def psnr(x: Tensor, y: Tensor, peak: float = 1.0) -> float:
     return float("inf") if mse == 0 else 10.0 * math.log10(peak**2 / mse)
 
 
+def si_sdr(ref: Tensor, test: Tensor) -> float:
+    """Scale-invariant signal-to-distortion ratio in dB (Le Roux et al., "SDR - half-baked or well done?", 2019).
+
+    ``ref`` and ``test`` are equal-shape signals (flattened); both are made zero-mean, ``test`` is projected on
+    ``ref`` and the ratio of the projection's energy to the residual's is returned (inf for a perfect match,
+    -inf when ``test`` is orthogonal to ``ref`` or ``ref`` is silent).
+    """
+    if ref.shape != test.shape:
+        raise ValueError(f"si_sdr: shapes differ: {tuple(ref.shape)} vs {tuple(test.shape)}")
+    r = ref.reshape(-1).double()
+    t = test.reshape(-1).double()
+    r, t = r - r.mean(), t - t.mean()
+    energy = float(r @ r)
+    if energy == 0.0:
+        return float("-inf")
+    target = (float(t @ r) / energy) * r
+    noise = float(((t - target) ** 2).sum())
+    signal = float((target**2).sum())
+    if noise == 0.0:
+        return float("inf")
+    return float("-inf") if signal == 0.0 else 10.0 * math.log10(signal / noise)
+
+
 def ms_ssim(x: Tensor, y: Tensor, data_range: float = 1.0) -> float:
     """``ms_ssim_tensor`` as a float."""
     return float(ms_ssim_tensor(x, y, data_range))

@@ -10,6 +10,8 @@ from typing import Any, Literal
 from vqcodec.config import ConfigMixin, GaussianVAEConfig, VQVAEConfig
 
 Kind = Literal["vqvae", "gaussian", "prior"]
+MODALITY_DIMS: dict[str, int] = {"image": 2, "audio": 1, "video": 3}
+"""Grid dimensionality of each training modality."""
 KINDS: tuple[str, ...] = ("vqvae", "gaussian", "prior")
 
 
@@ -22,8 +24,14 @@ class TrainConfig(ConfigMixin):
         model: the model config as a dict (``VQVAEConfig``/``GaussianVAEConfig`` fields; for ``prior`` the
             ``PriorConfig`` fields); unknown keys are errors.
         data: training folder; ``val_data``: held-out folder (default: every ``val_every_nth`` file of ``data``).
-        modality: ``image`` for now (audio and video datasets plug in with their modalities).
-        crop: training crop side in pixels (a multiple of the model stride); ``val_crop`` for evaluation.
+        modality: ``image``, ``audio`` or ``video``: which datasets ``data`` holds (the model's ``net.dims`` must
+            be 2, 1 or 3 respectively).
+        crop: training crop side in pixels, or segment length in samples for audio (a multiple of the model
+            stride); ``val_crop`` for evaluation.
+        sample_rate: audio is resampled to this rate (Hz); ``gain_db``: range of the random training gain (dB).
+        clip_frames: frames per training and validation clip (video).
+        mel_weight, stft_weight, wave_weight: weights of the audio reconstruction loss terms (multi-scale mel,
+            multi-resolution STFT, waveform L1).
         steps: total optimizer steps; ``lr`` peak learning rate with ``warmup`` linear steps then cosine decay.
         init_from: checkpoint/weights to start from; ``adapt_codebook``: freeze encoder/decoder and re-learn the
             codebook (k-means re-initialisation + EMA) on ``data``.
@@ -39,7 +47,7 @@ class TrainConfig(ConfigMixin):
     data: str = ""
     val_data: str = ""
     val_every_nth: int = 25
-    modality: Literal["image"] = "image"
+    modality: Literal["image", "audio", "video"] = "image"
     crop: int = 128
     val_crop: int = 256
     val_items: int = 16
@@ -63,6 +71,12 @@ class TrainConfig(ConfigMixin):
     ms_ssim_weight: float = 0.0
     base_model: str = ""
     tensorboard: bool = False
+    sample_rate: int = 16000
+    gain_db: tuple[float, float] = (-12.0, 6.0)
+    clip_frames: int = 8
+    mel_weight: float = 1.0
+    stft_weight: float = 1.0
+    wave_weight: float = 1.0
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -75,6 +89,12 @@ class TrainConfig(ConfigMixin):
             raise ValueError("finetune=decoder is for VQ-VAE runs without --adapt-codebook")
         if self.ms_ssim_weight < 0 or (self.ms_ssim_weight > 0 and (self.kind != "vqvae" or self.crop <= 160)):
             raise ValueError("ms_ssim_weight must be >= 0, and > 0 only for VQ-VAE runs with crop > 160 px")
+        if self.modality not in MODALITY_DIMS:
+            raise ValueError(f"modality must be one of {', '.join(MODALITY_DIMS)}, got {self.modality!r}")
+        if self.ms_ssim_weight > 0 and self.modality != "image":
+            raise ValueError("ms_ssim_weight is for image models")
+        if self.sample_rate < 1000 or self.clip_frames < 1 or len(self.gain_db) != 2:
+            raise ValueError("sample_rate >= 1000, clip_frames >= 1 and gain_db = [low, high] are required")
 
     def model_config(self) -> VQVAEConfig | GaussianVAEConfig:
         """The typed model config (VQ-VAE or Gaussian VAE) built from ``model``."""

@@ -1,4 +1,5 @@
-"""Image-folder datasets: random crops + flips for training, centre crops for validation.
+"""Image-folder datasets (random crops + flips for training, centre crops for validation) and what every
+modality's datasets share: the held-out split, the per-epoch permutation and the step sampler.
 
 Sample ``i`` of a run is a pure function of ``(seed, i)``: the file comes from a seeded permutation of the folder
 for epoch ``i // n`` and the crop/flip from ``default_rng([seed, i])``. A resumed or distributed run therefore sees
@@ -48,6 +49,12 @@ def split_files(files: list[Path], every_nth: int) -> tuple[list[Path], list[Pat
     return [f for i, f in enumerate(files) if i % every_nth], val
 
 
+@lru_cache(maxsize=8)
+def epoch_permutation(seed: int, epoch: int, n: int) -> np.ndarray:
+    """The order in which epoch ``epoch`` visits ``n`` files (a pure function of its arguments)."""
+    return np.random.default_rng([seed, epoch, 1]).permutation(n)
+
+
 def _load_rgb(path: Path) -> np.ndarray:
     try:
         with Image.open(path) as im:
@@ -78,13 +85,9 @@ class RandomCrops(Dataset[Tensor]):
     def __len__(self) -> int:
         return 2**62
 
-    @lru_cache(maxsize=4)  # noqa: B019 - per-worker cache of a few permutations
-    def _perm(self, epoch: int) -> np.ndarray:
-        return np.random.default_rng([self.seed, epoch, 1]).permutation(len(self.files))
-
     def __getitem__(self, sample_id: int) -> Tensor:
         epoch, pos = divmod(int(sample_id), len(self.files))
-        arr = _fit(_load_rgb(self.files[int(self._perm(epoch)[pos])]), self.crop)
+        arr = _fit(_load_rgb(self.files[int(epoch_permutation(self.seed, epoch, len(self.files))[pos])]), self.crop)
         rng = np.random.default_rng([self.seed, int(sample_id), 2])
         h, w = arr.shape[:2]
         top, left = int(rng.integers(0, h - self.crop + 1)), int(rng.integers(0, w - self.crop + 1))

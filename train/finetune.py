@@ -13,14 +13,14 @@ from collections.abc import Iterable
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from vqcodec.config import VQVAEConfig
-from vqcodec.metrics import ms_ssim, psnr
+from vqcodec.metrics import ms_ssim
 from vqcodec.quantizers.vq import dropout_stages
 
-from vqcodec.train.tasks import VQVAETask, _mse_psnr, distortion
+from vqcodec.train.losses import Distortion, PixelDistortion
+from vqcodec.train.tasks import VQVAETask
 
 
 class DecoderTask(VQVAETask):
@@ -28,8 +28,8 @@ class DecoderTask(VQVAETask):
 
     kind = "vqvae"
 
-    def __init__(self, config: VQVAEConfig, ms_ssim_weight: float = 0.0) -> None:
-        super().__init__(config, distributed=False, ms_ssim_weight=ms_ssim_weight)
+    def __init__(self, config: VQVAEConfig, distortion: Distortion | None = None) -> None:
+        super().__init__(config, distributed=False, distortion=distortion)
         for module in (self.model.encoder, self.model.quantizer):
             for p in module.parameters():
                 p.requires_grad_(False)
@@ -41,9 +41,8 @@ class DecoderTask(VQVAETask):
         with torch.no_grad():
             z_q = self.model.quantizer.decode(self.model.encode(x, stages=n), stages=n)
         x_hat = self.model.decoder(z_q)
-        loss = distortion(x_hat, x, self.config.recon_loss, self.ms_ssim_weight)
-        mse = float(F.mse_loss(x_hat.detach(), x))
-        return loss, {"loss": float(loss.detach()), "mse": mse, "psnr": _mse_psnr(mse), "stages": float(n)}
+        loss, terms = self.distortion(x_hat, x)
+        return loss, {"loss": float(loss.detach()), **terms, "stages": float(n)}
 
     @torch.no_grad()
     def evaluate(self, batches: Iterable[Tensor]) -> dict[str, float]:
@@ -52,14 +51,16 @@ class DecoderTask(VQVAETask):
         was = self.model.training
         self.model.eval()
         stages = self.config.vq.num_stages
-        scores: dict[str, list[float]] = {f"{k}_{q}": [] for q in range(1, stages + 1) for k in ("psnr", "ms_ssim")}
+        msssim = isinstance(self.distortion, PixelDistortion) and self.distortion.ms_ssim_weight > 0
+        scores: dict[str, list[float]] = {f"ms_ssim_{q}": [] for q in range(1, stages + 1)} if msssim else {}
         for x in batches:
             idx = self.model.encode(x)  # greedy residual VQ: the first q stages are the q-stage indices
             for q in range(1, stages + 1):
-                x_hat = self.model.decode(idx[..., :q]).clamp(0, 1)
-                scores[f"psnr_{q}"] += [psnr(x_hat[i], x[i]) for i in range(x.shape[0])]
-                if self.ms_ssim_weight > 0:
-                    scores[f"ms_ssim_{q}"].append(ms_ssim(x_hat, x))
+                x_hat = self.model.decode(idx[..., :q])
+                for name, values in self.distortion.item_metrics(x_hat, x).items():
+                    scores.setdefault(f"{name}_{q}", []).extend(values)
+                if msssim:
+                    scores[f"ms_ssim_{q}"].append(ms_ssim(x_hat.clamp(0, 1), x))
         out.update({k: sum(v) / len(v) for k, v in scores.items() if v})
         self.model.train(was)
         return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import signal
 import sys
@@ -20,11 +21,14 @@ from tqdm import tqdm
 from vqcodec.train import distributed
 from vqcodec.train.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint, save_checkpoint
 from vqcodec.train.config import TrainConfig
-from vqcodec.train.data import CenterCrops, RandomCrops, StepBatches, list_images, split_files
+from vqcodec.train.data import StepBatches, split_files
+from vqcodec.train.datasets import DATA
 from vqcodec.train.logger import MetricsLog
 from vqcodec.train.tasks import Task, build_task, initialise_from
 
 # settings that may differ between a run and its resumption (they change neither the math nor the data order)
+_DEFAULTS = json.loads(json.dumps(TrainConfig().to_dict()))
+"""Settings added after a checkpoint was written take their default when it is resumed."""
 _RESUMABLE = {"steps", "eval_every", "ckpt_every", "log_every", "workers", "threads", "device", "tensorboard", "out"}
 
 
@@ -72,16 +76,16 @@ def _ignore_signals(_worker_id: int) -> None:
 
 
 def _check_resume(saved: dict[str, Any], cfg: TrainConfig) -> None:
-    now = cfg.to_dict()
-    diff = sorted(k for k in now if k not in _RESUMABLE and saved.get(k) != now[k])
+    now = json.loads(json.dumps(cfg.to_dict()))  # tuples and lists compare as the JSON they are stored as
+    saved = json.loads(json.dumps(saved))
+    diff = sorted(k for k in now if k not in _RESUMABLE and saved.get(k, _DEFAULTS.get(k)) != now[k])
     if diff:
         raise CheckpointError(f"checkpoint in {cfg.out} was made with other settings ({', '.join(diff)}); "
                               "use the same config or another --out")
 
 
 def _val_batches(cfg: TrainConfig, files: list[Path], stride: int) -> list[torch.Tensor]:
-    crop = max(stride, cfg.val_crop // stride * stride)
-    ds = CenterCrops(files[: cfg.val_items], crop)
+    ds = DATA[cfg.modality].val(files[: cfg.val_items], cfg, stride)
     return [torch.stack([ds[j] for j in range(i, min(i + 4, len(ds)))]) for i in range(0, len(ds), 4)]
 
 
@@ -109,10 +113,14 @@ def _train(cfg: TrainConfig, resume: bool, progress: bool, ctx: distributed.Dist
     ckpt_path = out / CHECKPOINT_NAME
     if ckpt_path.exists() and not resume:
         raise CheckpointError(f"{ckpt_path} exists: pass --resume to continue it, or choose another --out")
-    train_files, val_files = split_files(list_images(cfg.data), cfg.val_every_nth)
+    data = DATA[cfg.modality]
+    train_files, val_files = split_files(data.list_files(cfg.data), cfg.val_every_nth)
     if cfg.val_data:
-        val_files = list_images(cfg.val_data)
+        val_files = data.list_files(cfg.val_data)
     task = build_task(cfg, ctx.enabled)
+    if task.dims != data.dims:
+        raise ValueError(f"a {task.dims}-D model does not train on {cfg.modality} (set modality to "
+                         f"{next(m for m, d in DATA.items() if d.dims == task.dims)} or model.net.dims={data.dims})")
     start, wall0, initial = 0, 0.0, {}
     if resume:
         saved = load_checkpoint(ckpt_path)
@@ -137,7 +145,7 @@ def _train(cfg: TrainConfig, resume: bool, progress: bool, ctx: distributed.Dist
     if cfg.init_from and start == 0 and ctx.is_main:
         initial = task.evaluate(val)
         log and log.log(0, "val_initial", initial)  # type: ignore[func-returns-value]
-    loader = DataLoader(RandomCrops(train_files, cfg.crop, cfg.seed),
+    loader = DataLoader(data.train(train_files, cfg),
                         batch_sampler=StepBatches(start, cfg.steps, cfg.batch_size, ctx.rank, ctx.world),
                         num_workers=cfg.workers, persistent_workers=False, worker_init_fn=_ignore_signals,
                         generator=torch.Generator().manual_seed(cfg.seed))  # keeps the global RNG untouched

@@ -13,13 +13,14 @@ from collections.abc import Iterable
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from vqcodec import VQVAE, GaussianVAE
 from vqcodec.config import GaussianVAEConfig, PriorConfig, VQVAEConfig
-from vqcodec.metrics import ms_ssim_tensor, psnr
+from vqcodec.metrics import psnr
 from vqcodec.priors import build_prior
+
+from vqcodec.train.losses import AudioDistortion, AudioLossWeights, Distortion, PixelDistortion
 
 
 class Task(ABC):
@@ -36,6 +37,11 @@ class Task(ABC):
     def stride(self) -> int:
         """Media sizes the task's data must be multiples of."""
         return int(getattr(self.model, "stride", 1))
+
+    @property
+    def dims(self) -> int:
+        """Grid dimensionality of the media the task trains on (1 audio, 2 images, 3 video)."""
+        return int(self.model.config.net.dims)  # type: ignore[union-attr]
 
     def to(self, device: torch.device) -> None:
         self.model.to(device)
@@ -57,21 +63,12 @@ def _mse_psnr(mse: float) -> float:
     return 10.0 * math.log10(1.0 / max(mse, 1e-12))
 
 
-def distortion(x_hat: Tensor, x: Tensor, kind: str = "l2", ms_ssim_weight: float = 0.0) -> Tensor:
-    """Reconstruction loss of ``x_hat`` vs ``x (B, C, H, W)`` in [0, 1]: MSE (``l2``) or L1, plus
-    ``ms_ssim_weight * (1 - MS-SSIM)`` when the weight is positive (needs ``pytorch-msssim``, sides > 160 px)."""
-    loss = F.mse_loss(x_hat, x) if kind == "l2" else F.l1_loss(x_hat, x)
-    return loss + ms_ssim_term(x_hat, x, ms_ssim_weight)
-
-
-def ms_ssim_term(x_hat: Tensor, x: Tensor, weight: float) -> Tensor:
-    """``weight * (1 - MS-SSIM(x_hat, x))`` for ``(B, C, H, W)`` in [0, 1]; zero when ``weight`` is 0."""
-    if weight <= 0:
-        return x_hat.new_zeros(())
-    try:
-        return weight * (1.0 - ms_ssim_tensor(x_hat.clamp(0, 1), x))
-    except ImportError:
-        raise ValueError("ms_ssim_weight > 0 needs pytorch-msssim (pip install 'vqcodec[bench]')") from None
+def distortion_for(cfg: Any, recon_loss: str = "l2") -> Distortion:
+    """The reconstruction loss of ``cfg.modality`` with the run's settings."""
+    if cfg.modality == "audio":
+        weights = AudioLossWeights(cfg.mel_weight, cfg.stft_weight, cfg.wave_weight)
+        return AudioDistortion(cfg.sample_rate, weights)
+    return PixelDistortion(recon_loss, cfg.ms_ssim_weight)
 
 
 class VQVAETask(Task):
@@ -80,14 +77,14 @@ class VQVAETask(Task):
     kind = "vqvae"
 
     def __init__(self, config: VQVAEConfig, distributed: bool, adapt_codebook: bool = False,
-                 ms_ssim_weight: float = 0.0) -> None:
+                 distortion: Distortion | None = None) -> None:
         if distributed:
             config = dataclasses.replace(config, vq=dataclasses.replace(config.vq, sync_distributed=True))
         self.config = config
         self.model = VQVAE(config)
         self.forward_module = self.model
         self.adapt_codebook = adapt_codebook
-        self.ms_ssim_weight = ms_ssim_weight
+        self.distortion = distortion or PixelDistortion(config.recon_loss)
 
     def prepare_adaptation(self) -> None:
         """Freeze encoder/decoder and make every codebook re-initialise by k-means on the next batch."""
@@ -101,12 +98,11 @@ class VQVAETask(Task):
         if self.adapt_codebook:
             self.model.encoder.eval(), self.model.decoder.eval()
         out = self.forward_module(x)
-        mse = float(out.recon_loss.detach())
-        loss = out.loss + ms_ssim_term(out.x_hat, x, self.ms_ssim_weight)
+        recon, terms = self.distortion(out.x_hat, x)
+        loss = recon + out.commit_loss + out.codebook_loss
         return loss, {
             "loss": float(loss.detach()),
-            "mse": mse,
-            "psnr": _mse_psnr(mse),
+            **terms,
             "commit": float(out.commit_loss.detach()),
             "perplexity": out.perplexity,
             "dead": out.dead_fraction,
@@ -114,20 +110,26 @@ class VQVAETask(Task):
 
     @torch.no_grad()
     def evaluate(self, batches: Iterable[Tensor]) -> dict[str, float]:
+        """Validation metrics through all stages, codebook usage, and (for 1-D models) the metrics at every
+        stage count ``q`` as ``NAME_q``: audio models serve every bitrate from the same weights."""
         was = self.model.training
         self.model.eval()
-        psnrs, used = [], None
-        k = self.config.vq.codebook_size
+        scores: dict[str, list[float]] = {}
+        used = None
+        k, stages = self.config.vq.codebook_size, self.config.vq.num_stages
+        per_stage = self.config.net.dims == 1
         for x in batches:
-            out = self.model(x)
-            psnrs += [psnr(out.x_hat[i].clamp(0, 1), x[i]) for i in range(x.shape[0])]
-            flat = out.indices.reshape(-1, out.indices.shape[-1])
-            hits = torch.stack([torch.bincount(flat[:, s], minlength=k) > 0 for s in range(flat.shape[1])])
+            idx = self.model.encode(x)
+            for q in range(1, stages + 1) if per_stage else (stages,):
+                for name, values in self.distortion.item_metrics(self.model.decode(idx[..., :q]), x).items():
+                    scores.setdefault(name if q == stages else f"{name}_{q}", []).extend(values)
+            flat = idx.reshape(-1, stages)
+            hits = torch.stack([torch.bincount(flat[:, s], minlength=k) > 0 for s in range(stages)])
             used = hits if used is None else used | hits
         self.model.train(was)
-        stages = self.config.vq.num_stages
+        out = {name: sum(v) / max(len(v), 1) for name, v in scores.items()}
         return {
-            "psnr": sum(psnrs) / max(len(psnrs), 1),
+            **out,
             "codebook_usage": float(used.float().mean()) if used is not None else 0.0,
             "bits_per_index_uniform": math.log2(k),
             "bpp_uniform": stages * math.log2(k) / self.model.stride ** (self.config.net.dims),
@@ -191,6 +193,10 @@ class PriorTask(Task):
     @property
     def stride(self) -> int:
         return self.base.stride
+
+    @property
+    def dims(self) -> int:
+        return int(self.base.config.net.dims)
 
     def to(self, device: torch.device) -> None:
         self.model.to(device)
@@ -294,9 +300,11 @@ def build_task(cfg: Any, distributed: bool) -> Task:
 
         if not cfg.init_from or distributed:
             raise ValueError("--finetune decoder needs --init-from MODEL and runs in one process")
-        return DecoderTask(VQVAEConfig.from_dict(model_dict), cfg.ms_ssim_weight)
+        config = VQVAEConfig.from_dict(model_dict)
+        return DecoderTask(config, distortion_for(cfg, config.recon_loss))
     if cfg.kind == "vqvae":
-        task = VQVAETask(VQVAEConfig.from_dict(model_dict), distributed, cfg.adapt_codebook, cfg.ms_ssim_weight)
+        config = VQVAEConfig.from_dict(model_dict)
+        task = VQVAETask(config, distributed, cfg.adapt_codebook, distortion_for(cfg, config.recon_loss))
         if cfg.adapt_codebook and not cfg.init_from:
             raise ValueError("--adapt-codebook needs --init-from MODEL")
         return task

@@ -10,9 +10,9 @@ _CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
 _CONV_T = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}
 
 
-def conv(dims: int, c_in: int, c_out: int, kernel: int = 3, stride: int = 1) -> nn.Module:
+def conv(dims: int, c_in: int, c_out: int, kernel: int = 3, stride: int = 1, dilation: int = 1) -> nn.Module:
     """A ``dims``-D convolution with 'same' padding for odd kernels (stride 1)."""
-    return _CONV[dims](c_in, c_out, kernel, stride=stride, padding=kernel // 2)
+    return _CONV[dims](c_in, c_out, kernel, stride=stride, padding=dilation * (kernel // 2), dilation=dilation)
 
 
 def downsample(dims: int, c_in: int, c_out: int, stride: int) -> nn.Module:
@@ -28,34 +28,43 @@ def upsample(dims: int, c_in: int, c_out: int, stride: int) -> nn.Module:
 
 
 class ResBlock(nn.Module):
-    """``x + conv1x1(act(conv3x3(act(x))))`` on ``(B, C, *grid)``; ``zero_init`` starts it as the identity."""
+    """``x + conv1x1(act(conv_k(act(x))))`` on ``(B, C, *grid)`` (``k = kernel``, dilated by ``dilation``);
+    ``zero_init`` starts it as the identity."""
 
-    def __init__(self, dims: int, channels: int, zero_init: bool = False) -> None:
+    def __init__(self, dims: int, channels: int, zero_init: bool = False, kernel: int = 3, dilation: int = 1) -> None:
         super().__init__()
         last = conv(dims, channels, channels, 1)
         if zero_init:
             for p in last.parameters():
                 nn.init.zeros_(p)
-        self.body = nn.Sequential(nn.GELU(), conv(dims, channels, channels, 3), nn.GELU(), last)
+        self.body = nn.Sequential(nn.GELU(), conv(dims, channels, channels, kernel, dilation=dilation), nn.GELU(),
+                                  last)
 
     def forward(self, x: Tensor) -> Tensor:
         return x + self.body(x)
 
 
+def level_blocks(net: NetConfig, channels: int, count: int, zero_init: bool) -> list[nn.Module]:
+    """``count`` residual blocks of one level, the ``j``-th dilated by ``net.dilation_base ** j``."""
+    return [ResBlock(net.dims, channels, zero_init, net.res_kernel, net.dilation_base**j) for j in range(count)]
+
+
 class Encoder(nn.Module):
     """``x (B, in_channels, *grid)`` -> ``(B, out_channels, *grid / total_stride)``.
 
-    stem conv -> [GELU, strided conv] per stride -> residual blocks -> GELU -> 1x1 conv
+    stem conv -> [GELU, strided conv, ``encoder_level_blocks`` residual blocks] per stride -> residual blocks
+    -> GELU -> 1x1 conv
     """
 
     def __init__(self, net: NetConfig, out_channels: int) -> None:
         super().__init__()
         d = net.dims
-        layers: list[nn.Module] = [conv(d, net.in_channels, net.channels(0), 3)]
+        layers: list[nn.Module] = [conv(d, net.in_channels, net.channels(0), net.kernel_size)]
         for level, s in enumerate(net.strides):
             layers += [nn.GELU(), downsample(d, net.channels(level), net.channels(level + 1), s)]
+            layers += level_blocks(net, net.channels(level + 1), net.encoder_level_blocks, zero_init=False)
         top = net.channels(len(net.strides))
-        layers += [ResBlock(d, top) for _ in range(net.num_res_blocks)]
+        layers += [ResBlock(d, top, kernel=net.res_kernel) for _ in range(net.num_res_blocks)]
         layers += [nn.GELU(), conv(d, top, out_channels, 1)]
         self.net = nn.Sequential(*layers)
 
@@ -76,7 +85,7 @@ class Decoder(nn.Module):
         d = net.dims
         top = net.channels(len(net.strides))
         layers: list[nn.Module] = [conv(d, in_channels, top, 3)]
-        layers += [ResBlock(d, top) for _ in range(net.num_res_blocks)]
+        layers += [ResBlock(d, top, kernel=net.res_kernel) for _ in range(net.num_res_blocks)]
         n = net.decoder_level_blocks
         self.levels = nn.ModuleList()
         self._level_after: dict[int, int] = {}  # index in ``net`` of an upsampling -> its entry in ``levels``
@@ -84,8 +93,8 @@ class Decoder(nn.Module):
             layers += [nn.GELU(), upsample(d, net.channels(level + 1), net.channels(level), net.strides[level])]
             if n:
                 self._level_after[len(layers) - 1] = len(self.levels)
-                self.levels.append(nn.Sequential(*[ResBlock(d, net.channels(level), zero_init=True) for _ in range(n)]))
-        layers += [nn.GELU(), conv(d, net.channels(0), net.in_channels, 3)]
+                self.levels.append(nn.Sequential(*level_blocks(net, net.channels(level), n, zero_init=True)))
+        layers += [nn.GELU(), conv(d, net.channels(0), net.in_channels, net.kernel_size)]
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: Tensor) -> Tensor:
