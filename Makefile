@@ -10,11 +10,12 @@ STAMP := $(VENV)/.installed
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q --upgrade pip "setuptools>=77"
 
 $(STAMP): $(PY) pyproject.toml
 	$(PY) -m pip install -q "$(TORCH)"
-	$(PY) -m pip install -q -e ".[test,bench]"
+	@# silence only setuptools' informational "Editable installation" notice (printed for every package-dir mapping)
+	PYTHONWARNINGS="ignore:Editable installation" $(PY) -m pip install -q -e ".[test,bench]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -3,13 +3,14 @@
 A codec is built from a spec string ``NAME`` or ``NAME:ARG`` (e.g. ``jpeg``, later ``vq:MODEL``) with
 :func:`make_codec`. Registering a new adapter is one line::
 
-    CODECS["vq"] = VQImageCodec          # or decorate the class with @register_codec("vq")
+    CODECS["jpeg"] = JPEGCodec           # or decorate the class with @register_codec("jpeg")
 
 An adapter whose spec takes an argument overrides :meth:`Codec.from_spec`.
 """
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import ClassVar, TypeVar
@@ -37,8 +38,9 @@ class Codec(ABC):
     settings: tuple[Setting, ...] = ()
 
     @classmethod
-    def from_spec(cls, arg: str | None, device: str = "cpu") -> Codec:
-        """Build from the part of the spec after ``:`` (``None`` when absent); ``device`` is for learned codecs."""
+    def from_spec(cls, arg: str | None, device: str = "cpu", modality: str = "image") -> Codec:
+        """Build from the part of the spec after ``:`` (``None`` when absent); ``device`` and the bench's
+        ``modality`` are for learned codecs."""
         if arg is not None:
             raise ValueError(f"codec {cls.name!r} takes no argument, got {arg!r}")
         return cls()
@@ -85,7 +87,7 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
     return name, (arg if sep else None)
 
 
-def make_codec(spec: str, device: str = "cpu") -> Codec:
+def make_codec(spec: str, device: str = "cpu", modality: str = "image") -> Codec:
     """Build a codec from a spec string such as ``"jpeg"`` or ``"vq:MODEL"``.
 
     Raises:
@@ -95,7 +97,11 @@ def make_codec(spec: str, device: str = "cpu") -> Codec:
     name, arg = parse_spec(spec)
     if name not in CODECS:
         raise ValueError(f"unknown codec {name!r}; known: {', '.join(sorted(CODECS))}")
-    codec = CODECS[name].from_spec(arg, device=device)
+    cls = CODECS[name]
+    kwargs: dict[str, str] = {"device": device}
+    if "modality" in inspect.signature(cls.from_spec).parameters:  # learned codecs pick a model per modality
+        kwargs["modality"] = modality
+    codec = cls.from_spec(arg, **kwargs)
     codec.name = spec.strip()
     return codec
 
@@ -113,4 +119,4 @@ def available_codecs() -> dict[str, str]:
 
 
 def _ensure_builtins() -> None:
-    from vqcodec.bench import pillow_codecs, vq_codec  # noqa: F401  (registers the baselines and our codec)
+    from vqcodec.bench import learned, pillow_codecs  # noqa: F401  (registers the baselines and our codecs)

@@ -33,7 +33,7 @@ class PillowCodec(Codec):
             self.settings = tuple(settings)
 
     @classmethod
-    def from_spec(cls, arg: str | None, device: str = "cpu") -> Codec:
+    def from_spec(cls, arg: str | None, device: str = "cpu", modality: str = "image") -> Codec:
         if arg is None:
             return cls()
         try:

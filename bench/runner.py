@@ -104,7 +104,7 @@ def _worker_init(threads: int) -> None:
 
 
 def _worker(path: Path, modality: Modality, specs: Sequence[str], config: BenchConfig) -> dict[str, list[Row]]:
-    codecs = [make_codec(s, config.device) for s in specs]
+    codecs = [make_codec(s, config.device, modality.name) for s in specs]
     return bench_item(path, modality, codecs, config)
 
 
@@ -114,7 +114,7 @@ def run_bench(modality: Modality, items: Sequence[Path], specs: Sequence[str], c
     if not items:
         raise ValueError("no items to bench")
     torch.set_num_threads(config.threads)
-    codecs = [make_codec(s, config.device) for s in specs]
+    codecs = [make_codec(s, config.device, modality.name) for s in specs]
     total = len(items) * sum(len(c.settings) for c in codecs)
     per_item: dict[Path, dict[str, list[Row]]] = {}
     with tqdm(total=total, desc=f"bench {modality.name}", unit="run", disable=not progress) as bar:

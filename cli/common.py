@@ -47,10 +47,11 @@ def read_input(path: str) -> bytes:
     return p.read_bytes()
 
 
-def plan_outputs(inputs: tuple[str, ...], output: str | None, outdir: str | None, suffix: str,
+def plan_outputs(inputs: tuple[str, ...], output: str | None, outdir: str | None, names: list[str],
                  force: bool) -> list[str]:
-    """Output path for every input: ``-o`` (one input), ``-d DIR`` (many; created if missing) or the input with
-    ``suffix``. An existing output needs ``force`` and must be a regular file; a symlink is written through."""
+    """Output path for every input: ``-o`` (one input), ``-d DIR`` (many; created if missing) or next to the
+    input; ``names[i]`` is the file name of input ``i``'s output in a folder. An existing output needs ``force``
+    and must be a regular file; a symlink is written through."""
     if output and outdir:
         raise click.ClickException("give either -o/--output or -d/--outdir, not both")
     if output and len(inputs) > 1:
@@ -63,13 +64,15 @@ def plan_outputs(inputs: tuple[str, ...], output: str | None, outdir: str | None
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise click.ClickException(f"{outdir}: cannot create the output folder ({exc.strerror or exc})") from None
-        outs = [str(folder / (Path(i).stem + suffix)) for i in inputs]
+        outs = [str(folder / n) for n in names]
     elif output:
         outs = [output]
     else:
-        outs = [str(Path(i).with_suffix(suffix)) for i in inputs]
+        outs = [str(Path(i).with_name(n)) for i, n in zip(inputs, names)]
     outs = [str(Path(o).resolve()) if o != "-" and Path(o).is_symlink() else o for o in outs]
-    for o in outs:
+    for src, o in zip(inputs, outs):
+        if o != "-" and src != "-" and Path(o).exists() and Path(o).resolve() == Path(src).resolve():
+            raise click.ClickException(f"{o} is the input itself; choose another output")
         if o == "-" or not Path(o).exists():
             continue
         if not Path(o).is_file():
@@ -128,3 +131,22 @@ def timed(fn: Callable[[], T]) -> tuple[T, float]:
     t0 = time.perf_counter()
     out = fn()
     return out, time.perf_counter() - t0
+
+
+def describe_media(media: object) -> str:
+    """``768x512``, ``12.3 s 44100 Hz 2 ch`` or ``352x288 x 30 frames @ 30 fps``."""
+    from vqcodec.media.types import Audio, Image, Video
+
+    if isinstance(media, Image):
+        w, h = media.size
+        return f"{w}x{h}"
+    if isinstance(media, Audio):
+        return f"{media.duration:.2f} s {media.sample_rate} Hz {media.samples.shape[0]} ch"
+    if isinstance(media, Video):
+        _, t, h, w = media.frames.shape
+        return f"{w}x{h} x {t} frames @ {float(media.fps):.4g} fps"
+    return type(media).__name__
+
+
+device_option = click.option("--device", default="cpu", show_default=True,
+                             help="cpu, cuda, cuda:N or auto: where the networks run (the entropy coder is CPU).")

@@ -1,48 +1,136 @@
-"""``vqcodec decode``: ``.vq`` files -> images."""
+"""``vqcodec decode``: ``.vq`` files -> images, sounds or videos, as each file's header says."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from vqcodec.cli.common import echo_err, one_line_errors, plan_outputs, read_input, run_all, timed, write_output
+from vqcodec.cli.common import (
+    describe_media,
+    device_option,
+    echo_err,
+    one_line_errors,
+    plan_outputs,
+    read_input,
+    run_all,
+    timed,
+    write_output,
+)
 from vqcodec.cli.encode import _device
+
+DEFAULT_SUFFIX = {"image": ".png", "audio": ".wav", "video": ".mkv"}
+OUTPUT_SUFFIXES = {
+    "image": (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".ppm", ".pnm"),
+    "audio": (".wav", ".flac"),
+    "video": (".mkv", ".mp4", ".y4m", ""),
+}
 
 
 @click.command("decode")
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("-o", "--output", help="Output image for one input ('-' = stdout, PNG); format from the suffix.")
-@click.option("-d", "--outdir", help="Folder for the outputs of several inputs (NAME.png each).")
+@click.option("-o", "--output", help="Output for one input ('-' = stdout: PNG, WAV or Y4M); format from the suffix.")
+@click.option("-d", "--outdir", help="Folder for the outputs of several inputs (created if missing).")
 @click.option("-m", "--model", "model_path",
-              help="Exported .safetensors the file was made with (built-ins load by name).")
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or auto.")
-@click.option("-f", "--force", is_flag=True, help="Overwrite existing outputs.")
+              help="Exported .safetensors the file was made with (built-ins load by the name in the header).")
+@click.option("--rate", "rate", metavar="HZ|input",
+              help="Audio: resample the decoded sound to HZ, or to the input's original rate with 'input' "
+                   "(default: the model's rate, 16 kHz for speech).")
+@device_option
+@click.option("-f", "--force", is_flag=True, help="Overwrite existing outputs (regular files only).")
 @click.option("--quiet", is_flag=True, help="No per-file report.")
 def command(inputs: tuple[str, ...], output: str | None, outdir: str | None, model_path: str | None,
-            device: str, force: bool, quiet: bool) -> None:
-    """Decode .vq files ('-' = stdin) to images (PNG unless the output suffix says otherwise).
+            rate: str | None, device: str, force: bool, quiet: bool) -> None:
+    """Decode .vq files ('-' = stdin) into what each header holds: an image, a sound or a video.
+
+    Without -o the output is NAME.decoded.png (images), NAME.decoded.wav (audio, mono) or NAME.decoded.mkv
+    (video, lossless FFV1) next to NAME.vq, so it never replaces the original input. Output suffixes: images
+    .png .jpg .webp .tif .bmp .ppm; audio .wav .flac; video .mkv (FFV1, exact frames), .mp4 (lossless H.264 RGB),
+    .y4m (4:4:4), or a path without suffix for a folder of PNG frames.
 
     \b
     Examples:
       vqcodec decode img.vq -o out.png
+      vqcodec decode talk.vq -o talk.wav --rate input
+      vqcodec decode clip.vq -o clip.mkv
       vqcodec decode *.vq -d decoded/
     """
-    from vqcodec.api import decompress_image
-    from vqcodec.media import encode_image, format_for_path
+    from vqcodec.api import decode, read_header
     from vqcodec.registry import load_model
 
-    outs = plan_outputs(inputs, output, outdir, ".png", force)
+    headers = {}
+    for src in inputs:
+        if src != "-":
+            with one_line_errors(f"{src}: "):
+                headers[src] = read_header(read_input(src))
+    names = [Path(src).stem + ".decoded" + DEFAULT_SUFFIX.get(headers[src].modality, ".out") if src in headers
+             else "-" for src in inputs]
+    outs = plan_outputs(inputs, output, outdir, names, force)
     with one_line_errors():
         model = load_model(model_path) if model_path else None
         dev = _device(device)
+        target = _rate(rate)
 
     def one(src: str, dst: str) -> None:
         data = read_input(src)
-        decoded, secs = timed(lambda: decompress_image(data, model, dev))
-        fmt = "PNG" if dst == "-" else format_for_path(dst)
-        write_output(dst, encode_image(decoded.pixels, fmt))
+        header = read_header(data)
+        _check_suffix(dst, header.modality)
+        decoded, secs = timed(lambda: decode(data, model, dev))
+        media = _resampled(decoded.media, decoded.header, target)
+        _write(media, dst)
         if not quiet:
-            _, h, w = decoded.header.shape
-            echo_err(f"{src} -> {dst}: {w}x{h}, model {decoded.header.model}, quality {decoded.header.quality}, "
+            echo_err(f"{src} -> {dst}: {describe_media(media)}, model {header.model}, quality {header.quality}, "
                      f"{secs:.2f} s")
 
     run_all(list(zip(inputs, outs)), quiet, "decode", one)
+
+
+def _rate(text: str | None) -> int | str | None:
+    if text is None or text == "input":
+        return text
+    if not text.isdigit() or not 1000 <= int(text) <= 384000:
+        raise ValueError(f"--rate must be 'input' or a sample rate in Hz (1000..384000), got {text!r}")
+    return int(text)
+
+
+def _check_suffix(dst: str, modality: str) -> None:
+    if dst == "-":
+        return
+    suffix = Path(dst).suffix.lower()
+    if suffix not in OUTPUT_SUFFIXES.get(modality, ()):
+        allowed = " ".join(s or "(a folder)" for s in OUTPUT_SUFFIXES.get(modality, ()))
+        raise ValueError(f"this file holds {'an' if modality[0] in 'aeiou' else 'a'} {modality}; "
+                         f"write it as one of {allowed}, not {suffix or 'a folder'}")
+
+
+def _resampled(media, header, target):  # type: ignore[no-untyped-def]
+    import torch
+
+    from vqcodec.media.audio import resample
+    from vqcodec.media.types import Audio
+
+    if not isinstance(media, Audio) or target is None:
+        return media
+    rate = header.sample_rate if target == "input" else int(target)
+    samples = resample(media.samples, media.sample_rate, rate)
+    if target == "input":  # exactly the input's length at its own rate
+        length = header.shape[1]
+        samples = samples[:, :length]
+        samples = torch.nn.functional.pad(samples, (0, length - samples.shape[1]))
+    return Audio(samples.contiguous(), rate)
+
+
+def _write(media, dst: str) -> None:  # type: ignore[no-untyped-def]
+    from vqcodec.media import encode_audio, encode_image, format_for_path
+    from vqcodec.media.types import Audio, Image
+    from vqcodec.media.video import encode_y4m, save_video
+
+    if isinstance(media, Image):
+        write_output(dst, encode_image(media.pixels, "PNG" if dst == "-" else format_for_path(dst)))
+    elif isinstance(media, Audio):
+        fmt = "FLAC" if dst != "-" and Path(dst).suffix.lower() == ".flac" else "WAV"
+        write_output(dst, encode_audio(media.samples, media.sample_rate, fmt))
+    elif dst == "-":
+        write_output(dst, encode_y4m(media.frames, media.fps))
+    else:
+        save_video(media.frames, media.fps, dst)

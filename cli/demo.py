@@ -1,4 +1,4 @@
-"""``vqcodec demo``: encode and decode the bundled sample photo with the default model and report the numbers."""
+"""``vqcodec demo``: round-trip the bundled samples with the built-in models and report the numbers."""
 
 from __future__ import annotations
 
@@ -10,39 +10,90 @@ from vqcodec.cli.common import one_line_errors, timed
 
 import vqcodec
 
-SAMPLE = Path(vqcodec.__file__).resolve().parent / "samples" / "photo.png"
+SAMPLES = Path(vqcodec.__file__).resolve().parent / "samples"
+CASES = {"image": SAMPLES / "photo.png", "audio": SAMPLES / "speech_a.flac"}
 
 
 @click.command("demo")
-@click.option("--out", default="demo-out", show_default=True, help="Folder for sample.vq and sample-decoded.png.")
-@click.option("-q", "--quality", type=int, help="Quality level (default: the model's default).")
-@click.option("-m", "--model", "model_name", help="Model name or path (default: the built-in image model).")
+@click.option("--out", default="demo-out", show_default=True,
+              help="Folder for the .vq files and the decoded samples (created if missing).")
+@click.option("-q", "--quality", type=int, help="Quality level for --model's modality (default: the model's).")
+@click.option("-m", "--model", "model_name", help="Model name or path used for its modality instead of the built-in.")
 def command(out: str, quality: int | None, model_name: str | None) -> None:
-    """Round-trip the bundled photo: prints bpp, PSNR, MS-SSIM, encode/decode seconds and the output paths."""
-    from vqcodec.api import compress_image, decompress_image
-    from vqcodec.fileio import atomic_write_bytes
-    from vqcodec.media import encode_image, load_image
-    from vqcodec.metrics import ms_ssim_uint8, psnr_uint8
-    from vqcodec.registry import default_image_model, default_quality, load_model
+    """Encode and decode the bundled photo and utterance with each modality's built-in model (or --model):
+    prints rate, quality metrics, encode/decode seconds and the output paths."""
+    from vqcodec.fileio import WriteError
+    from vqcodec.registry import DEFAULT_MODELS, load_model
 
+    folder = Path(out)
     with one_line_errors():
-        model = load_model(model_name or default_image_model().name)
-        q = quality if quality is not None else default_quality(model)
-        pixels = load_image(SAMPLE).pixels
-        folder = Path(out)
-        folder.mkdir(parents=True, exist_ok=True)
-        comp, t_enc = timed(lambda: compress_image(pixels, model, q))
-        dec, t_dec = timed(lambda: decompress_image(comp.data, model))
-        vq_path, png_path = folder / "sample.vq", folder / "sample-decoded.png"
-        atomic_write_bytes(vq_path, comp.data)
-        atomic_write_bytes(png_path, encode_image(dec.pixels, "PNG"))
-    ref, hat = pixels.permute(1, 2, 0).numpy(), dec.pixels.permute(1, 2, 0).numpy()
-    _, h, w = pixels.shape
-    click.echo(f"model      {model.name} (sha256 {model.sha256[:8]}), quality {q}")
-    click.echo(f"input      {SAMPLE} ({w}x{h})")
-    est = comp.estimated_bits / (h * w)
-    click.echo(f"size       {len(comp.data)} bytes = {comp.bpp:.4f} bpp (prior estimate {est:.4f} bpp)")
-    click.echo(f"PSNR       {psnr_uint8(ref, hat):.2f} dB")
-    click.echo(f"MS-SSIM    {ms_ssim_uint8(ref, hat):.4f}")
-    click.echo(f"encode     {t_enc:.3f} s    decode {t_dec:.3f} s   (CPU)")
-    click.echo(f"outputs    {vq_path}  {png_path}")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WriteError(f"cannot write {folder}: {(exc.strerror or str(exc)).lower()}") from None
+        override = load_model(model_name) if model_name else None
+    ran = 0
+    for modality, sample in CASES.items():
+        model = override if override is not None and _modality(override) == modality else None
+        if model is None and modality not in DEFAULT_MODELS:
+            click.echo(f"{modality:<6} no built-in {modality} model in this vqcodec yet (skipped)")
+            continue
+        with one_line_errors():
+            _round_trip(modality, sample, folder, model, quality if model is not None else None)
+        ran += 1
+    if override is not None and ran == 0:
+        raise click.ClickException(f"model {override.name} codes none of the bundled samples")
+
+
+def _modality(model) -> str:  # type: ignore[no-untyped-def]
+    from vqcodec.media.adapters import DIMS_TO_MODALITY
+
+    return DIMS_TO_MODALITY.get(getattr(model.module, "dims", 0), "")
+
+
+def _round_trip(modality: str, sample: Path, folder: Path, model, quality: int | None) -> None:  # type: ignore[no-untyped-def]
+    from vqcodec.api import decode, encode
+    from vqcodec.fileio import atomic_write_bytes
+    from vqcodec.media.load import load_media
+
+    media = load_media(sample)
+    comp, t_enc = timed(lambda: encode(media, model, quality))
+    dec, t_dec = timed(lambda: decode(comp.data, model))
+    vq_path = folder / f"{sample.stem}.vq"
+    atomic_write_bytes(vq_path, comp.data)
+    out_path = _save(dec.media, folder / f"{sample.stem}.decoded")
+    rate, unit = comp.rate
+    h = comp.header
+    click.echo(f"{modality:<6} {sample.name}: model {h.model} (sha256 {h.weights_sha256}), quality {h.quality}")
+    click.echo(f"       size {len(comp.data)} bytes = {rate:.4g} {unit} (entropy-model estimate "
+               f"{rate * comp.estimated_bits / (8 * len(comp.data)):.4g} {unit})")
+    click.echo(f"       {_metrics(media, dec.media)}")
+    click.echo(f"       encode {t_enc:.3f} s, decode {t_dec:.3f} s (CPU); outputs {vq_path} {out_path}")
+
+
+def _save(media, stem: Path) -> Path:  # type: ignore[no-untyped-def]
+    from vqcodec.fileio import atomic_write_bytes
+    from vqcodec.media import encode_audio, encode_image
+    from vqcodec.media.types import Audio, Image
+
+    if isinstance(media, Image):
+        atomic_write_bytes(stem.with_suffix(".png"), encode_image(media.pixels, "PNG"))
+        return stem.with_suffix(".png")
+    assert isinstance(media, Audio)
+    atomic_write_bytes(stem.with_suffix(".wav"), encode_audio(media.samples, media.sample_rate, "WAV"))
+    return stem.with_suffix(".wav")
+
+
+def _metrics(ref, test) -> str:  # type: ignore[no-untyped-def]
+    from vqcodec.media.types import Audio, Image
+    from vqcodec.metrics import ms_ssim_uint8, psnr_uint8, si_sdr
+
+    if isinstance(ref, Image):
+        a, b = ref.pixels.permute(1, 2, 0).numpy(), test.pixels.permute(1, 2, 0).numpy()
+        return f"PSNR {psnr_uint8(a, b):.2f} dB, MS-SSIM {ms_ssim_uint8(a, b):.4f}"
+    assert isinstance(ref, Audio) and isinstance(test, Audio)
+    from vqcodec.media.audio import resample
+
+    mono = resample(ref.samples.mean(0, keepdim=True), ref.sample_rate, test.sample_rate)[0]
+    n = min(mono.shape[0], test.samples.shape[1])
+    return f"SI-SDR {si_sdr(mono[:n], test.samples[0, :n]):.2f} dB at {test.sample_rate} Hz (mono)"

@@ -1,4 +1,4 @@
-"""``vqcodec info FILE [--json]``: print the header of a .vq file."""
+"""``vqcodec info FILE [--json]``: print the header of a .vq file, common fields and the kind's own section."""
 
 from __future__ import annotations
 
@@ -15,12 +15,16 @@ from vqcodec.cli.common import one_line_errors, read_input
 @click.argument("path")
 @click.option("--json", "as_json", is_flag=True, help="Print the header as JSON.")
 def command(path: str, as_json: bool) -> None:
-    """Print the header of the .vq file PATH ('-' = stdin)."""
+    """Print the header of the .vq file PATH ('-' = stdin): model, weights hash, modality, codec kind, shape,
+    rates, padding, quality, coder, precision, then the kind's section (for VQ: latent grid, coding tile, stages,
+    codebook size, symbol CRC), the format version and the byte counts."""
     with one_line_errors(f"{path}: "):
         data = read_input(path)
         header, sections = read(data)
-    fields = dataclasses.asdict(header)
-    fields.update(file_bytes=len(data), payload_bytes=sum(len(s) for s in sections))
+    fields = {k: v for k, v in dataclasses.asdict(header).items() if k != "fields"}
+    fields.update({f"{header.codec_kind}.{k}": v for k, v in dataclasses.asdict(header.fields).items()})
+    fields.update(format_version=data[3], file_bytes=len(data), payload_sections=len(sections),
+                  payload_bytes=sum(len(s) for s in sections))
     if as_json:
         click.echo(json.dumps(fields, indent=2))
         return

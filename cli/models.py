@@ -1,4 +1,4 @@
-"""``vqcodec models``: list the built-in models (name, modality, quality, size, measured rate and quality)."""
+"""``vqcodec models``: the built-in models with their measured rate and quality at every level."""
 
 from __future__ import annotations
 
@@ -10,15 +10,14 @@ from vqcodec.registry import models
 
 
 @click.command("models")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Machine-readable: name, modality, kind, default_quality, qualities "
+                   "[{quality, rate, rate_unit, metrics, dataset}], size_bytes, description.")
 def command(as_json: bool) -> None:
-    """List the built-in models shipped with this vqcodec."""
+    """List the built-in models shipped with this vqcodec and what `vqcodec bench` measured for them."""
     rows = []
     for m in models():
-        size = m.path.stat().st_size if m.path.exists() else 0
-        rows.append({"name": m.name, "modality": m.modality, "default_quality": m.default_quality,
-                     "size_bytes": size, "description": m.description,
-                     "kodak": [{"quality": q, "bpp": b, "psnr": p, "ms_ssim": s} for q, b, p, s in m.rates]})
+        rows.append({**m.to_dict(), "size_bytes": m.path.stat().st_size if m.path.exists() else 0})
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -26,8 +25,8 @@ def command(as_json: bool) -> None:
         click.echo("no built-in models in this installation")
         return
     for r in rows:
-        click.echo(f"{r['name']}  ({r['modality']}, {r['size_bytes'] / 1e6:.2f} MB, default quality "
+        click.echo(f"{r['name']}  ({r['modality']}, kind {r['kind']}, {r['size_bytes'] / 1e6:.2f} MB, default quality "
                    f"{r['default_quality']}): {r['description']}")
-        for k in r["kodak"]:
-            click.echo(f"    quality {k['quality']}: {k['bpp']:.3f} bpp, {k['psnr']:.2f} dB PSNR, "
-                       f"MS-SSIM {k['ms_ssim']:.4f} (Kodak)")
+        for q in r["qualities"]:
+            metrics = ", ".join(f"{k} {v:.4g}" for k, v in q["metrics"].items())
+            click.echo(f"    quality {q['quality']}: {q['rate']:.4g} {q['rate_unit']}, {metrics} ({q['dataset']})")

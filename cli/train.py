@@ -9,20 +9,25 @@ import click
 
 from vqcodec.train import build_config, read_config_file, train
 
-_FLAG_KEYS = ("kind", "data", "val_data", "out", "steps", "batch_size", "lr", "crop", "workers", "threads",
-              "device", "seed", "init_from", "base_model", "eval_every", "ckpt_every", "finetune", "ms_ssim_weight")
+_FLAG_KEYS = ("kind", "stage", "modality", "data", "val_data", "out", "steps", "batch_size", "lr", "crop", "workers",
+              "threads", "device", "seed", "init_from", "base_model", "eval_every", "ckpt_every", "finetune",
+              "ms_ssim_weight")
 
 
 @click.command("train")
 @click.argument("config", required=False, type=click.Path(dir_okay=False))
-@click.option("--kind", type=click.Choice(["vqvae", "prior", "gaussian"]), help="What to train (default vqvae).")
-@click.option("--data", help="Folder of training images.")
+@click.option("--kind", help="Model kind to train: vq (default) or vae (the textbook Gaussian VAE).")
+@click.option("--stage", type=click.Choice(["model", "prior"]),
+              help="vq runs: 'model' (the VQ-VAE, default) or 'prior' (the prior over --base-model's indices).")
+@click.option("--modality", type=click.Choice(["image", "audio", "video"]),
+              help="What --data holds (default image; the model's net.dims must be 2, 1 or 3).")
+@click.option("--data", help="Folder of training media (images, audio files under it, or videos).")
 @click.option("--val-data", help="Held-out folder (default: every 25th file of --data).")
 @click.option("--out", help="Run folder: checkpoint last.pt, metrics.csv (default runs/default).")
 @click.option("--steps", type=int, help="Total optimizer steps.")
 @click.option("--batch-size", type=int)
 @click.option("--lr", type=float, help="Peak learning rate (warm-up, then cosine decay).")
-@click.option("--crop", type=int, help="Training crop size in pixels.")
+@click.option("--crop", type=int, help="Training crop size in pixels (audio: segment length in samples).")
 @click.option("--workers", type=int, help="DataLoader worker processes.")
 @click.option("--threads", type=int, help="torch CPU threads (0 = torch default).")
 @click.option("--device", help="cpu, cuda, cuda:N or auto (default cpu).")
@@ -33,7 +38,7 @@ _FLAG_KEYS = ("kind", "data", "val_data", "out", "steps", "batch_size", "lr", "c
 @click.option("--finetune", type=click.Choice(["all", "decoder"]),
               help="With --init-from: 'decoder' trains only the decoder; indices, prior and rates stay the same.")
 @click.option("--ms-ssim-weight", type=float, help="Add W * (1 - MS-SSIM) to the reconstruction loss (crop > 160).")
-@click.option("--base-model", help="For --kind prior: the frozen VQ-VAE (checkpoint or weights file).")
+@click.option("--base-model", help="For --stage prior: the frozen VQ-VAE (checkpoint or weights file).")
 @click.option("--eval-every", type=int)
 @click.option("--ckpt-every", type=int)
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
@@ -47,6 +52,8 @@ def command(config: str | None, sets: tuple[str, ...], resume: bool, no_progress
     \b
     Examples:
       vqcodec train configs/image-vq.json --out runs/img
+      vqcodec train configs/speech-vq.json --out runs/speech
+      vqcodec train configs/image-prior.json --base-model runs/img --out runs/img-prior
       vqcodec train --data photos/ --set model.vq.codebook_size=256 --steps 2000
       vqcodec train --init-from img.safetensors --adapt-codebook --data my_photos/ --out runs/mine
       vqcodec train --init-from img.safetensors --finetune decoder --ms-ssim-weight 0.1 --crop 192 --data photos/

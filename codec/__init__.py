@@ -1,10 +1,27 @@
-"""vqcodec: neural compression with VQ-VAEs, PixelCNN priors and range coding."""
+"""vqcodec: neural compression of images, speech and video with learned codecs and range coding.
 
-from vqcodec.config import GaussianVAEConfig, NetConfig, VQConfig, VQVAEConfig
+    import vqcodec
+    from vqcodec.media import Image, load_image
+
+    data = vqcodec.compress(Image(load_image("img.png").pixels))     # default model of the modality
+    image = vqcodec.decompress(data)                                 # Image / Audio / Video by the header
+"""
+
+from vqcodec.api import Compressed, Decoded, compress, decode, decompress, encode, read_header
+from vqcodec.config import GaussianVAEConfig, NetConfig, PriorConfig, VQCodecConfig, VQConfig, VQVAEConfig
 from vqcodec.distributions import kl_standard_normal, reparameterize
-from vqcodec.models import VQVAE, GaussianVAE, GaussianVAEOutput, VQVAEOutput
-from vqcodec.registry import LoadedModel, ModelInfo, load_model
-from vqcodec.registry import models as list_models
+from vqcodec.kinds import KindSpec, all_kinds, register_kind
+from vqcodec.media.types import Audio, Image, Video
+from vqcodec.models import (
+    VQVAE,
+    CodecModel,
+    Encoded,
+    GaussianVAE,
+    GaussianVAEOutput,
+    QualityLevel,
+    VQCodec,
+    VQVAEOutput,
+)
 from vqcodec.quantizers import (
     QuantizerOutput,
     ResidualVQ,
@@ -16,32 +33,54 @@ from vqcodec.quantizers import (
     VectorQuantizer2d,
     VectorQuantizer3d,
 )
+from vqcodec.registry import LoadedModel, ModelInfo, QualityMeasure, load_model
+from vqcodec.registry import models as list_models
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
+    "Audio",
+    "CodecModel",
+    "Compressed",
+    "Decoded",
+    "Encoded",
     "GaussianVAE",
-    "LoadedModel",
-    "ModelInfo",
     "GaussianVAEConfig",
     "GaussianVAEOutput",
+    "Image",
+    "KindSpec",
+    "LoadedModel",
+    "ModelInfo",
     "NetConfig",
+    "PriorConfig",
+    "QualityLevel",
+    "QualityMeasure",
     "QuantizerOutput",
     "ResidualVQ",
     "ResidualVQ1d",
     "ResidualVQ2d",
     "ResidualVQ3d",
+    "VQCodec",
+    "VQCodecConfig",
     "VQConfig",
     "VQVAE",
     "VQVAEConfig",
     "VQVAEOutput",
+    "Video",
     "VectorQuantizer",
     "VectorQuantizer1d",
     "VectorQuantizer2d",
     "VectorQuantizer3d",
     "__version__",
+    "all_kinds",
+    "compress",
+    "decode",
+    "decompress",
+    "encode",
     "kl_standard_normal",
     "list_models",
     "load_model",
+    "read_header",
+    "register_kind",
     "reparameterize",
 ]

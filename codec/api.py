@@ -1,77 +1,120 @@
-"""Functional bytes API: images <-> complete ``.vq`` files with a named, hash-checked model.
+"""The functional API: media <-> complete ``.vq`` files, for every modality and codec kind.
 
-    data = compress_image(pixels, load_model("vq-image"), quality=3).data
-    decoded = decompress_image(data)          # the model named in the header is loaded (built-in) or passed in
+    data = vqcodec.compress(Image(pixels))                      # the modality's default model and quality
+    data = vqcodec.compress(Audio(samples, 44100), "speech.safetensors", quality=8)
+    media = vqcodec.decompress(data)                            # Image / Audio / Video, by the header
+
+Dispatch: the media's type picks the modality adapter (geometry: padding, rates, tiling plan), the model's kind
+does the coding (``compress``/``decompress`` of the codec contract), the header records both. A header never makes
+the decoder open a path it names: only built-in models load by name; pass ``model`` for exported ones.
 """
 
 from __future__ import annotations
 
-import math
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from functools import lru_cache
-
-from torch import Tensor
+from pathlib import Path
+from typing import TypeAlias
 
 from vqcodec.bitstream import container
-from vqcodec.bitstream.errors import CorruptStreamError, ModelMismatchError
+from vqcodec.bitstream.errors import ModelMismatchError
 from vqcodec.bitstream.header import Header
-from vqcodec.media.image import DEFAULT_MAX_PIXELS, from_tensor, to_tensor
-from vqcodec.media.pad import Padding, crop, pad_to_multiple
-from vqcodec.models.vq_codec import Encoded, VQCodec
-from vqcodec.registry import BUILTIN, LoadedModel, load_model
+from vqcodec.media.adapters import ADAPTERS, DIMS_TO_MODALITY, Geometry, ModalityAdapter, adapter_for
+from vqcodec.media.types import Media
+from vqcodec.models.base import CodecModel, Encoded
+from vqcodec.registry import BUILTIN, LoadedModel, builtin_model, default_model, default_quality, load_model
 from vqcodec.threads import torch_threads
 from vqcodec.weights_io import WeightsError
 
 _NUM_THREADS = 2
-"""Torch threads inside the coding path (the prior itself is exact integer arithmetic, so this only sets speed)."""
+"""Torch threads of the networks inside the coding path (fixed, so a caller's thread count changes nothing; the
+entropy models are exact integer arithmetic anyway)."""
+
+ModelRef: TypeAlias = "str | Path | LoadedModel | None"
 
 
 @dataclass(frozen=True)
-class CompressedImage:
-    """A ``.vq`` file and what it cost: real bits per pixel (header included) and the prior's ideal bits."""
+class Compressed:
+    """A ``.vq`` file and what it cost: its bytes, header, and the entropy models' ideal bits."""
 
     data: bytes
     header: Header
     estimated_bits: float
 
     @property
-    def bpp(self) -> float:
-        _, h, w = self.header.shape
-        return 8 * len(self.data) / (h * w)
+    def rate(self) -> tuple[float, str]:
+        """Real rate of the file (header included): ``(bits per pixel, "bpp")`` or ``(kbps, "kbps")``."""
+        return ADAPTERS[self.header.modality].rate(8.0 * len(self.data), self.header)
 
 
 @dataclass(frozen=True)
-class DecodedImage:
-    """Decoded pixels uint8 ``(3, H, W)`` and the header they came from."""
+class Decoded:
+    """Decoded media and the header it came from."""
 
-    pixels: Tensor
+    media: Media
     header: Header
 
 
-def _codec(model: LoadedModel) -> VQCodec:
-    if not isinstance(model.module, VQCodec):
-        raise ModelMismatchError(f"model {model.name} is a {model.kind} model, not an image VQ codec")
-    if model.module.vqvae.config.net.dims != 2:
-        raise ModelMismatchError(f"model {model.name} is not an image model")
-    return model.module
+def codec_of(model: LoadedModel, modality: str) -> CodecModel:
+    """``model``'s codec, checked to be a codec kind of ``modality`` that can make files."""
+    module = model.module
+    if not isinstance(module, CodecModel):
+        raise ModelMismatchError(f"model {model.name} is a {model.kind} model: it has no entropy model and cannot "
+                                 "make .vq files")
+    theirs = DIMS_TO_MODALITY.get(module.dims, "?")
+    if theirs != modality:
+        raise ModelMismatchError(f"model {model.name} codes {theirs}, not {modality}")
+    if not module.can_code:
+        raise ModelMismatchError(f"model {model.name} has no prior yet, so it cannot code files (train one with "
+                                 "vqcodec train --kind prior and export it)")
+    return module
 
 
-def compress_image(pixels: Tensor, model: LoadedModel, quality: int, device: str = "cpu") -> CompressedImage:
-    """Compress uint8 ``pixels (3, H, W)`` at ``quality`` (= residual stages coded, 1..S) into a ``.vq`` file."""
-    codec = _codec(model)
-    codec.check_quality(quality)  # before the header, whose own check would say less
-    x, padding = pad_to_multiple(to_tensor(pixels), codec.stride, mode="replicate")
-    _, _, h, w = x.shape
-    base = Header(
-        model=model.name, weights_sha256=model.sha256[:8], modality="image", codec_kind="vq",
-        shape=tuple(pixels.shape), latent_grid=(h // codec.stride, w // codec.stride), padding=padding.amounts,
-        tile_shape=(1, 1), num_stages=quality, codebook_size=codec.prior.config.codebook_size,
-        precision=codec.prior.config.precision, quality=quality,
-    )
+def geometry(codec: CodecModel) -> Geometry:
+    """What the modality adapter needs to know about ``codec``."""
+    return Geometry(codec.dims, codec.channels, codec.strides, codec.sample_rate)
+
+
+def resolve(model: ModelRef, modality: str) -> LoadedModel:
+    """A loaded model: the one given, a built-in by name, a weights file by path, or the modality's default."""
+    if isinstance(model, LoadedModel):
+        return model
+    if model is None:
+        return builtin_model(default_model(modality).name)
+    if str(model) in BUILTIN:
+        return builtin_model(str(model))
+    return load_model(model)
+
+
+def encode(media: Media, model: ModelRef = None, quality: int | None = None, device: str = "cpu") -> Compressed:
+    """Compress ``media`` into a complete ``.vq`` file, with details (see :func:`compress`)."""
+    adapter = adapter_for(media)
+    loaded = resolve(model, adapter.name)
+    codec = codec_of(loaded, adapter.name)
+    q = default_quality(loaded) if quality is None else int(quality)
+    codec.check_quality(q)
+    prepared = adapter.prepare(media, geometry(codec))
     with _threads():
-        enc = codec.compress(x.to(device), quality, base)
-    return CompressedImage(container.write(enc.header, [enc.payload]), enc.header, enc.estimated_bits)
+        enc = codec.compress(prepared.x.to(device), q, adapter.tiling, adapter.prior_group)
+    header = Header(loaded.name, loaded.sha256[:8], adapter.name, codec.kind, prepared.shape, prepared.padding, q,
+                    enc.fields, prepared.sample_rate, prepared.frame_rate, precision=enc.precision)
+    return Compressed(container.write(header, list(enc.sections)), header, enc.estimated_bits)
+
+
+def compress(media: Media, model: ModelRef = None, quality: int | None = None, device: str = "cpu") -> bytes:
+    """The ``.vq`` bytes of ``media`` (an :class:`~vqcodec.media.Image`, ``Audio`` or ``Video``).
+
+    Args:
+        media: what to code; its type picks the modality.
+        model: a built-in name, a ``.safetensors`` path or a loaded model (default: the modality's built-in).
+        quality: a quality level of the model (default: the built-in's default, else its highest).
+        device: where the networks run (``cpu``, ``cuda``); the entropy coder always runs on the CPU.
+
+    Raises:
+        ValueError: bad media or quality; ``ModelMismatchError`` for a model of another modality or kind;
+            ``WeightsError`` when the model cannot be loaded.
+    """
+    return encode(media, model, quality, device).data
 
 
 def read_header(data: bytes) -> Header:
@@ -79,62 +122,52 @@ def read_header(data: bytes) -> Header:
     return container.read(data)[0]
 
 
-def _check_geometry(h: Header, codec: VQCodec) -> None:
-    """The file must be a VQ image of at most ``DEFAULT_MAX_PIXELS`` pixels, coded with ``codec``'s codebook and
-    tables, with exactly the latent grid its size, padding and stride imply (checked before anything is allocated)."""
-    if h.modality != "image" or h.codec_kind != "vq":
-        article = "an" if h.modality[:1] in "aeiou" else "a"
-        raise ModelMismatchError(f"this is {article} {h.modality} file ({h.codec_kind} codec), not a VQ image file")
-    if len(h.shape) != 3 or h.shape[0] != 3:
-        raise CorruptStreamError(f"invalid header: an image has shape (3, height, width), not {h.shape}")
-    if h.shape[1] * h.shape[2] > DEFAULT_MAX_PIXELS:
-        raise CorruptStreamError(f"invalid header: {h.shape[2]}x{h.shape[1]} pixels is above the "
-                                 f"{DEFAULT_MAX_PIXELS // 1_000_000} MP limit")
-    prior = codec.prior.config
-    if not 1 <= h.num_stages <= codec.num_stages:
-        raise ModelMismatchError(f"file codes {h.num_stages} residual stages; the model has {codec.num_stages}")
-    if (h.codebook_size, h.precision) != (prior.codebook_size, prior.precision):
-        raise ModelMismatchError(f"file says codebook size {h.codebook_size} and {h.precision}-bit tables; the model "
-                                 f"has {prior.codebook_size} and {prior.precision}-bit")
-    expected = tuple((n + p) // codec.stride for n, p in zip(h.shape[1:], h.padding))
-    exact = all((n + p) % codec.stride == 0 and p < codec.stride for n, p in zip(h.shape[1:], h.padding))
-    if not exact or expected != h.latent_grid or h.batch != 1:
-        raise CorruptStreamError("invalid header: latent grid does not match the image size and padding")
-
-
-def decompress_image(data: bytes, model: LoadedModel | None = None, device: str = "cpu") -> DecodedImage:
-    """Decode a ``.vq`` image file; loads the built-in model named in its header unless ``model`` is given.
-
-    Raises:
-        CorruptStreamError, UnsupportedVersionError, DesyncError: bad or corrupted file.
-        ModelMismatchError: another modality, or weights other than the file's.
-        WeightsError: the named model is not available.
-    """
-    header, sections = container.read(data)
+def _model_for(header: Header, model: ModelRef) -> LoadedModel:
     if model is None:
         if header.model not in BUILTIN:  # a header never makes us open a path it names
             raise WeightsError(f"file was made with {header.model!r}, which is not a built-in model; "
                                "pass the weights it was made with (--model PATH)")
-        model = _builtin(header.model)
-    if model.sha256[:8] != header.weights_sha256:
+        loaded = builtin_model(header.model)
+    else:
+        loaded = resolve(model, header.modality)
+    if loaded.sha256[:8] != header.weights_sha256:
         raise ModelMismatchError(f"file was made with weights {header.weights_sha256} of {header.model!r}; "
-                                 f"the model given has {model.sha256[:8]}")
-    codec = _codec(model)
-    _check_geometry(header, codec)
-    if len(sections) != 1:
-        raise CorruptStreamError(f"expected 1 payload section, found {len(sections)}")
+                                 f"the model given has {loaded.sha256[:8]}")
+    return loaded
+
+
+def adapter_of(header: Header) -> ModalityAdapter:
+    if header.modality not in ADAPTERS:
+        raise ModelMismatchError(f"this is an {header.modality} file: it holds no media to decode")
+    return ADAPTERS[header.modality]
+
+
+def decode(data: bytes, model: ModelRef = None, device: str = "cpu") -> Decoded:
+    """Decode a ``.vq`` file with its header (see :func:`decompress`)."""
+    header, sections = container.read(data)
+    adapter = adapter_of(header)
+    loaded = _model_for(header, model)
+    codec = codec_of(loaded, header.modality)
+    if header.codec_kind != codec.kind:
+        raise ModelMismatchError(f"file was coded by the {header.codec_kind} kind, the model is {codec.kind}")
+    geo = geometry(codec)
+    grid = adapter.check_header(header, geo)
+    codec.check(header.fields, header.precision, grid)
     with _threads():
-        x_hat = codec.decompress(Encoded(header, sections[0], math.nan), device)
-    padded = tuple(n + p for n, p in zip(header.shape[1:], header.padding))
-    pixels = from_tensor(crop(x_hat, Padding(original=tuple(header.shape[1:]), padded=padded)))
-    return DecodedImage(pixels, header)
+        x_hat = codec.decompress(Encoded(header.fields, tuple(sections), float("nan"), header.precision), device,
+                                 adapter.tiling)
+    return Decoded(adapter.restore(x_hat, header, geo), header)
 
 
-@lru_cache(maxsize=4)
-def _builtin(name: str) -> LoadedModel:
-    """A built-in model for decoding, loaded (read, hash-checked, built) once per process: a batch decode of many
-    files names the same model in every header. Decoding never changes the module, so sharing it is safe."""
-    return load_model(name)
+def decompress(data: bytes, model: ModelRef = None, device: str = "cpu") -> Media:
+    """The media of a ``.vq`` file; loads the built-in model named in its header unless ``model`` is given.
+
+    Raises:
+        CorruptStreamError, UnsupportedVersionError, DesyncError: a bad or corrupted file.
+        ModelMismatchError: weights, kind or modality other than the file's.
+        WeightsError: the named model is not available.
+    """
+    return decode(data, model, device).media
 
 
 def _threads() -> AbstractContextManager[None]:

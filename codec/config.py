@@ -8,27 +8,39 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 T = TypeVar("T")
 
 
+def _nested(annotation: Any) -> type | None:
+    """The dataclass type a field holds (itself, or inside ``X | None``), else None."""
+    if dataclasses.is_dataclass(annotation):
+        return annotation  # type: ignore[return-value]
+    for arg in typing.get_args(annotation):
+        if dataclasses.is_dataclass(arg):
+            return arg  # type: ignore[return-value]
+    return None
+
+
 def _build(cls: type[T], data: dict[str, Any]) -> T:
-    """Build dataclass ``cls`` from a dict, recursing into nested dataclass fields and rejecting unknown keys."""
+    """Build dataclass ``cls`` from a dict, recursing into nested dataclass fields (found from the field types) and
+    rejecting unknown keys."""
     if not isinstance(data, dict):
         raise ValueError(f"{cls.__name__}: expected a mapping, got {type(data).__name__}")
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(data) - set(fields))
     if unknown:
         raise ValueError(f"{cls.__name__}: unknown config key(s): {', '.join(unknown)}")
+    hints = typing.get_type_hints(cls)
     kwargs: dict[str, Any] = {}
     for name, value in data.items():
-        ftype = fields[name].type
-        sub = _NESTED.get((cls.__name__, name))
+        sub = _nested(hints[name])
         if sub is not None and isinstance(value, dict):
             value = _build(sub, value)
-        elif isinstance(value, list) and "tuple" in str(ftype):
+        elif isinstance(value, list) and "tuple" in str(fields[name].type):
             value = tuple(value)
         kwargs[name] = value
     return cls(**kwargs)
@@ -152,11 +164,21 @@ class NetConfig(ConfigMixin):
 
 @dataclass(frozen=True)
 class VQVAEConfig(ConfigMixin):
-    """A VQ-VAE: ``net`` encoder/decoder around a (residual) vector quantizer ``vq``."""
+    """A VQ-VAE: ``net`` encoder/decoder around a (residual) vector quantizer ``vq``.
+
+    Attributes:
+        recon_loss: the reconstruction term of its training loss (``l2`` or ``l1``).
+        sample_rate: audio models: the sample rate (Hz) of the waveform they code; 0 for images and video.
+    """
 
     net: NetConfig = field(default_factory=NetConfig)
     vq: VQConfig = field(default_factory=VQConfig)
     recon_loss: Literal["l2", "l1"] = "l2"
+    sample_rate: int = 0
+
+    def __post_init__(self) -> None:
+        if self.sample_rate < 0 or (self.sample_rate and self.net.dims != 1):
+            raise ValueError("VQVAEConfig: sample_rate is for 1-D (audio) models and must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -176,13 +198,6 @@ class GaussianVAEConfig(ConfigMixin):
     def __post_init__(self) -> None:
         if self.recon_loss not in ("bce", "l2"):
             raise ValueError(f"GaussianVAEConfig: recon_loss must be 'bce' or 'l2', got {self.recon_loss!r}")
-
-
-_NESTED: dict[tuple[str, str], type] = {
-    ("VQVAEConfig", "net"): NetConfig,
-    ("VQVAEConfig", "vq"): VQConfig,
-    ("GaussianVAEConfig", "net"): NetConfig,
-}
 
 
 @dataclass(frozen=True)
@@ -224,3 +239,18 @@ class PriorConfig(ConfigMixin):
             raise ValueError(f"PriorConfig: tile_shape needs {self.dims} positive entries, got {self.tile_shape}")
         if not 12 <= self.precision <= 24 or self.codebook_size * 4 > 2**self.precision:
             raise ValueError("PriorConfig: 12 <= precision <= 24 and codebook_size * 4 <= 2**precision are required")
+
+
+@dataclass(frozen=True)
+class VQCodecConfig(ConfigMixin):
+    """The ``vq`` codec kind: a VQ-VAE (``model``) and the prior over its indices (``prior``; None until stage 2 is
+    trained, and then the model cannot code files yet). This is the ``config`` stored in its weights file."""
+
+    model: VQVAEConfig = field(default_factory=VQVAEConfig)
+    prior: PriorConfig | None = None
+
+    def __post_init__(self) -> None:
+        p, m = self.prior, self.model
+        if p is not None and (p.dims, p.codebook_size, p.num_stages) != (
+                m.net.dims, m.vq.codebook_size, m.vq.num_stages):
+            raise ValueError("VQCodecConfig: the prior does not match the VQ-VAE (dims, codebook size, stages)")

@@ -1,91 +1,110 @@
 """Named built-in models and loading by name or path, hash-checked, from local files only.
 
-Built-in weights live in ``codec/weights/NAME.safetensors`` (package data) with a model card ``NAME.md``; the
-table ``BUILTIN`` pins each file's sha256 prefix so a swapped or corrupted file is an error, not a silent change.
-Model kinds (``vqvae``, ``gaussian``, ``vqcodec``) are built by functions registered with ``@register_kind``.
+Built-in weights live in ``codec/weights/NAME.safetensors`` (package data) with a model card ``NAME.md``; each
+:class:`ModelInfo` pins its file's sha256 prefix (a swapped or corrupted file is an error, not a silent change) and
+carries the rates and quality measured with ``vqcodec bench`` at every quality level. Which class builds a model
+comes from its weights file's kind, through the kind registry (``vqcodec.kinds``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from torch import nn
 
-from vqcodec.weights_io import WeightsError, WeightsFile, load_weights
+from vqcodec.kinds import kind_spec
+from vqcodec.weights_io import WeightsError, load_weights
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
 
 @dataclass(frozen=True)
+class QualityMeasure:
+    """What one quality level of a built-in model measured with ``vqcodec bench`` (means over ``dataset``)."""
+
+    quality: int
+    rate: float
+    rate_unit: str
+    metrics: dict[str, float] = field(default_factory=dict)
+    dataset: str = ""
+
+
+@dataclass(frozen=True)
 class ModelInfo:
-    """A built-in model: stable ``name``, ``modality``, pinned ``sha256`` prefix, description, quality levels."""
+    """A built-in model: stable ``name``, ``modality``, ``kind``, pinned ``sha256`` prefix, description, and the
+    measured ``qualities``."""
 
     name: str
     modality: str
+    kind: str
     sha256: str
     description: str
     default_quality: int = 1
-    rates: tuple[tuple[int, float, float, float], ...] = ()
-    """Measured on Kodak with ``vqcodec bench``: ``(quality, bpp, PSNR dB, MS-SSIM)`` per quality level."""
+    qualities: tuple[QualityMeasure, ...] = ()
 
     @property
     def path(self) -> Path:
         return WEIGHTS_DIR / f"{self.name}.safetensors"
 
+    def to_dict(self) -> dict[str, Any]:
+        """``name, modality, kind, default_quality, description, qualities: [{quality, rate, rate_unit, metrics,
+        dataset}]`` (what ``vqcodec models --json`` prints)."""
+        return {"name": self.name, "modality": self.modality, "kind": self.kind, "sha256": self.sha256,
+                "default_quality": self.default_quality, "description": self.description,
+                "qualities": [asdict(q) for q in self.qualities]}
+
 
 BUILTIN: dict[str, ModelInfo] = {}
-
-_KINDS: dict[str, Callable[[WeightsFile], nn.Module]] = {}
-
-
-def register_kind(kind: str) -> Callable[[Callable[[WeightsFile], nn.Module]], Callable[[WeightsFile], nn.Module]]:
-    """Decorator: ``@register_kind("vqvae")`` on a function building that kind of model from a weights file."""
-
-    def deco(fn: Callable[[WeightsFile], nn.Module]) -> Callable[[WeightsFile], nn.Module]:
-        _KINDS[kind] = fn
-        return fn
-
-    return deco
+DEFAULT_MODELS: dict[str, str] = {}
+"""Modality -> the built-in model ``vqcodec encode`` uses for it when no ``--model`` is given."""
 
 
-def register_builtin(info: ModelInfo) -> ModelInfo:
+def register_builtin(info: ModelInfo, default: bool = False) -> ModelInfo:
     BUILTIN[info.name] = info
+    if default:
+        DEFAULT_MODELS[info.modality] = info.name
     return info
 
 
 def models() -> list[ModelInfo]:
-    """The built-in models, by modality then quality."""
+    """The built-in models, by modality then name."""
     return sorted(BUILTIN.values(), key=lambda m: (m.modality, m.name))
 
 
-DEFAULT_IMAGE_MODEL = "vq-image"
+def _kodak(q: int, bpp: float, psnr: float, ms_ssim: float) -> QualityMeasure:
+    return QualityMeasure(q, bpp, "bpp", {"psnr": psnr, "ms_ssim": ms_ssim}, "kodak")
+
 
 register_builtin(ModelInfo(
     name="vq-image",
     modality="image",
+    kind="vq",
     sha256="84dcca0c",
     description=("2-D VQ-VAE (3.0 M parameters, stride 8, 8-stage residual VQ, K=256) + gated PixelCNN prior; "
                  "quality = stages coded"),
     default_quality=3,
-    rates=((1, 0.0811, 24.12, 0.8802), (2, 0.1806, 26.3, 0.9351), (3, 0.2833, 27.31, 0.9554),
-           (4, 0.3885, 27.82, 0.9651), (5, 0.4949, 28.11, 0.9699), (6, 0.6051, 28.26, 0.9724),
-           (7, 0.7186, 28.34, 0.9738), (8, 0.8341, 28.38, 0.9745)),
-))
+    qualities=(_kodak(1, 0.0811, 24.12, 0.8802), _kodak(2, 0.1806, 26.3, 0.9351), _kodak(3, 0.2833, 27.31, 0.9554),
+               _kodak(4, 0.3885, 27.82, 0.9651), _kodak(5, 0.4949, 28.11, 0.9699), _kodak(6, 0.6051, 28.26, 0.9724),
+               _kodak(7, 0.7186, 28.34, 0.9738), _kodak(8, 0.8341, 28.38, 0.9745)),
+), default=True)
 
 
-def default_image_model() -> ModelInfo:
-    """The built-in image model ``vqcodec encode`` uses when no ``--model`` is given."""
-    if DEFAULT_IMAGE_MODEL not in BUILTIN or not BUILTIN[DEFAULT_IMAGE_MODEL].path.is_file():
-        raise WeightsError(f"the default model {DEFAULT_IMAGE_MODEL!r} is not installed; pass --model PATH")
-    return BUILTIN[DEFAULT_IMAGE_MODEL]
+def default_model(modality: str) -> ModelInfo:
+    """The built-in model of ``modality`` that ``vqcodec encode`` uses when no ``--model`` is given."""
+    name = DEFAULT_MODELS.get(modality)
+    if name is None:
+        raise WeightsError(f"this vqcodec has no built-in {modality} model yet; pass --model PATH")
+    if not BUILTIN[name].path.is_file():
+        raise WeightsError(f"the default {modality} model {name!r} is not installed; pass --model PATH")
+    return BUILTIN[name]
 
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A model ready to code: the module (eval mode), its name as written in bitstreams, and its sha256."""
+    """A model ready to code: the module (eval mode), its name as written in bitstreams, its kind and sha256."""
 
     name: str
     module: nn.Module
@@ -93,14 +112,23 @@ class LoadedModel:
     kind: str
     training: dict[str, Any]
 
+    @property
+    def builtin(self) -> ModelInfo | None:
+        """The built-in model whose weights these are (by sha256, whatever the file is called), if any."""
+        for info in BUILTIN.values():
+            if info.sha256 and self.sha256.startswith(info.sha256):
+                return info
+        return None
+
 
 def default_quality(model: LoadedModel) -> int:
     """The quality ``encode`` uses when none is given: the built-in's ``default_quality`` when ``model`` has a
-    built-in's weights (by sha256, whatever its file is called), else the model's highest quality (all stages)."""
-    for info in BUILTIN.values():
-        if info.sha256 and model.sha256.startswith(info.sha256):
-            return info.default_quality
-    return int(getattr(model.module, "num_stages", 1))
+    built-in's weights, else the model's highest quality."""
+    info = model.builtin
+    if info is not None:
+        return info.default_quality
+    levels = getattr(model.module, "qualities", ())
+    return int(levels[-1].quality) if levels else 1
 
 
 def load_model(name_or_path: str | Path) -> LoadedModel:
@@ -116,44 +144,16 @@ def load_model(name_or_path: str | Path) -> LoadedModel:
     else:
         known = ", ".join(sorted(BUILTIN)) or "none"
         raise WeightsError(f"unknown model {text!r} (built-in: {known}; or give a path to a .safetensors file)")
-    if wf.kind not in _KINDS:
-        raise WeightsError(f"{name}: model kind {wf.kind!r} is not supported by this vqcodec version")
-    module = _KINDS[wf.kind](wf).eval()
-    return LoadedModel(name=name, module=module, sha256=wf.sha256, kind=wf.kind, training=wf.training)
+    try:
+        spec = kind_spec(wf.kind)
+    except KeyError as exc:
+        raise WeightsError(f"{name}: {exc.args[0]}") from None
+    module = spec.build(wf.config, wf.tensors).eval()
+    return LoadedModel(name=name, module=module, sha256=wf.sha256, kind=spec.name, training=wf.training)
 
 
-@register_kind("vqvae")
-def _build_vqvae(wf: WeightsFile) -> nn.Module:
-    from vqcodec.config import VQVAEConfig
-    from vqcodec.models import VQVAE
-    from vqcodec.weights_io import load_state
-
-    model = VQVAE(VQVAEConfig.from_dict(wf.config["model"]))
-    load_state(model, wf.tensors["model"], "vqvae")
-    return model
-
-
-@register_kind("gaussian")
-def _build_gaussian(wf: WeightsFile) -> nn.Module:
-    from vqcodec.config import GaussianVAEConfig
-    from vqcodec.models import GaussianVAE
-    from vqcodec.weights_io import load_state
-
-    model = GaussianVAE(GaussianVAEConfig.from_dict(wf.config["model"]))
-    load_state(model, wf.tensors["model"], "gaussian")
-    return model
-
-
-@register_kind("vqcodec")
-def _build_vqcodec(wf: WeightsFile) -> nn.Module:
-    from vqcodec.config import PriorConfig, VQVAEConfig
-    from vqcodec.models import VQVAE
-    from vqcodec.models.vq_codec import VQCodec
-    from vqcodec.priors import build_prior
-    from vqcodec.weights_io import load_state
-
-    vqvae = VQVAE(VQVAEConfig.from_dict(wf.config["model"]))
-    load_state(vqvae, wf.tensors["model"], "vqcodec model")
-    prior = build_prior(PriorConfig.from_dict(wf.config["prior"]))
-    load_state(prior, wf.tensors["prior"], "vqcodec prior")
-    return VQCodec(vqvae, prior)
+@lru_cache(maxsize=4)
+def builtin_model(name: str) -> LoadedModel:
+    """A built-in model loaded (read, hash-checked, built) once per process: a batch decode of many files names the
+    same model in every header. Coding never changes the module, so sharing it is safe."""
+    return load_model(name)

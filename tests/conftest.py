@@ -39,19 +39,40 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-@pytest.fixture(scope="session")
-def tiny_codec_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A randomly initialised (untrained) image VQ codec exported like a real one: VQ-VAE + PixelCNN prior."""
+def make_tiny_codec(path: Path, dims: int = 2, kind: str = "vq", stages: int = 2) -> Path:
+    """A randomly initialised (untrained) VQ codec exported like a real one: VQ-VAE + PixelCNN prior.
+
+    ``dims`` 1 is an audio model (mono, 16 kHz, stride 16), 2 an image model (RGB, stride 4), 3 a video model (RGB,
+    stride 2 along time, height and width)."""
     from vqcodec import VQVAE, NetConfig, VQConfig, VQVAEConfig
     from vqcodec.config import PriorConfig
     from vqcodec.priors import build_prior
     from vqcodec.weights_io import save_weights
 
     torch.manual_seed(0)
-    net = NetConfig(dims=2, in_channels=3, hidden=8, max_hidden=16, strides=(2, 2), num_res_blocks=1)
-    vq = VQVAEConfig(net=net, vq=VQConfig(codebook_size=16, codebook_dim=4, num_stages=2, kmeans_init=False))
-    prior_cfg = PriorConfig(dims=2, codebook_size=16, num_stages=2, channels=8, num_layers=2, tile_shape=(8, 8))
-    path = tmp_path_factory.mktemp("weights") / "tiny-codec.safetensors"
-    save_weights(path, "vqcodec", {"model": vq.to_dict(), "prior": prior_cfg.to_dict()},
+    channels, strides, tile = {1: (1, (4, 4), (16,)), 2: (3, (2, 2), (8, 8)), 3: (3, (2,), (2, 4, 4))}[dims]
+    net = NetConfig(dims=dims, in_channels=channels, hidden=8, max_hidden=16, strides=strides, num_res_blocks=1)
+    vq = VQVAEConfig(net=net, vq=VQConfig(codebook_size=16, codebook_dim=4, num_stages=stages, kmeans_init=False),
+                     sample_rate=16000 if dims == 1 else 0)
+    prior_cfg = PriorConfig(dims=dims, codebook_size=16, num_stages=stages, channels=8, num_layers=2, tile_shape=tile)
+    save_weights(path, kind, {"model": vq.to_dict(), "prior": prior_cfg.to_dict()},
                  {"model": VQVAE(vq).state_dict(), "prior": build_prior(prior_cfg).state_dict()})
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_codec_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random image VQ codec (see :func:`make_tiny_codec`)."""
+    return make_tiny_codec(tmp_path_factory.mktemp("weights") / "tiny-codec.safetensors", 2)
+
+
+@pytest.fixture(scope="session")
+def tiny_audio_codec_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random 16 kHz audio VQ codec."""
+    return make_tiny_codec(tmp_path_factory.mktemp("weights") / "tiny-audio.safetensors", 1)
+
+
+@pytest.fixture(scope="session")
+def tiny_video_codec_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random video VQ codec."""
+    return make_tiny_codec(tmp_path_factory.mktemp("weights") / "tiny-video.safetensors", 3)

@@ -137,13 +137,17 @@ def test_crafted_headers_are_refused_before_any_allocation(tiny_codec_path: Path
     vq = tmp_path / "a.vq"
     assert run("encode", str(samples_dir / "crop_a.png"), "-o", str(vq), "-m", str(tiny_codec_path))[0] == 0
     header, sections = container.read(vq.read_bytes())
-    stride = (header.shape[1] + header.padding[0]) // header.latent_grid[0]
+    f = header.fields
+    stride = (header.shape[1] + header.padding[0]) // f.latent_grid[0]
+    side = 10240 // stride
     huge = dataclasses.replace(header, shape=(3, 10240, 10240), padding=(0, 0),
-                               latent_grid=(10240 // stride, 10240 // stride))  # 105 MP
-    for bad, match in ((huge, "MP limit"), (dataclasses.replace(header, codebook_size=header.codebook_size * 4),
-                                            "codebook size"),
+                               fields=dataclasses.replace(f, latent_grid=(side, side)))  # 105 MP
+    for bad, match in ((huge, "MP limit"),
+                       (dataclasses.replace(header, fields=dataclasses.replace(f, codebook_size=f.codebook_size * 4)),
+                        "codebook size"),
                        (dataclasses.replace(header, precision=header.precision - 1), "tables"),
-                       (dataclasses.replace(header, num_stages=header.num_stages + 8), "residual stages"),
+                       (dataclasses.replace(header, fields=dataclasses.replace(f, num_stages=f.num_stages + 8)),
+                        "residual stages"),
                        (dataclasses.replace(header, shape=(1, *header.shape[1:])), "shape (3, height, width)")):
         path = tmp_path / "bad.vq"
         path.write_bytes(container.write(bad, sections))
@@ -202,3 +206,46 @@ def test_debug_variable_shows_the_traceback(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setenv("VQCODEC_DEBUG", "1")
     res = CliRunner().invoke(cli, ["encode", str(junk), "-o", str(tmp_path / "a.vq")])
     assert res.exit_code != 0 and isinstance(res.exception, ValueError)
+
+
+def test_decode_default_output_never_names_the_source(tiny_codec_path: Path, tmp_path: Path,
+                                                      samples_dir: Path) -> None:
+    """``decode img.vq`` writes img.decoded.png, so even ``--force`` cannot replace the original img.png."""
+    src = tmp_path / "img.png"
+    src.write_bytes((samples_dir / "crop_a.png").read_bytes())
+    original = src.read_bytes()
+    assert run("encode", str(src), "-m", str(tiny_codec_path))[0] == 0
+    assert (tmp_path / "img.vq").is_file()
+    code, err, _ = run("decode", str(tmp_path / "img.vq"), "-m", str(tiny_codec_path), "--force")
+    assert code == 0, err
+    assert src.read_bytes() == original and (tmp_path / "img.decoded.png").is_file()
+
+
+def test_decode_refuses_an_output_that_does_not_fit_the_modality(tiny_codec_path: Path, tmp_path: Path,
+                                                                 samples_dir: Path) -> None:
+    vq = tmp_path / "a.vq"
+    assert run("encode", str(samples_dir / "crop_a.png"), "-o", str(vq), "-m", str(tiny_codec_path))[0] == 0
+    for bad in ("out.wav", "out.mkv", "out.txt"):
+        code, err, _ = run("decode", str(vq), "-o", str(tmp_path / bad), "-m", str(tiny_codec_path))
+        assert code != 0 and _one_error_line(err) and "holds an image" in err, err
+        assert not (tmp_path / bad).exists()
+
+
+def test_demo_with_an_unwritable_folder_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    code, err, _ = run("demo", "--out", str(tmp_path / "file" / "out"))
+    assert code != 0 and _one_error_line(err) and "Errno" not in err and "cannot write" in err, err
+
+
+def test_bench_with_a_model_of_another_kind_is_one_line(tmp_path: Path, samples_dir: Path) -> None:
+    from vqcodec import GaussianVAE, GaussianVAEConfig, NetConfig
+    from vqcodec.weights_io import save_weights
+
+    cfg = GaussianVAEConfig(net=NetConfig(hidden=4, max_hidden=4, strides=(2,), num_res_blocks=0), latent_dim=2)
+    vae = tmp_path / "vae.safetensors"
+    save_weights(vae, "vae", {"model": cfg.to_dict()}, {"model": GaussianVAE(cfg).state_dict()})
+    data = tmp_path / "imgs"
+    data.mkdir()
+    (data / "a.png").write_bytes((samples_dir / "crop_a.png").read_bytes())
+    code, err, _ = run("bench", "image", "--data", str(data), "--codecs", f"vq:{vae}", "--out", str(tmp_path / "o"))
+    assert code != 0 and _one_error_line(err) and "vae model, not a vq codec" in err, err

@@ -113,7 +113,7 @@ def test_encoder_fast_path_writes_the_bytes_of_the_step_walk(dims: int, monkeypa
     prior = tiny_prior(dims, stages=3)
     idx = torch.randint(0, 16, (2, *GRIDS[dims], 3))
     fast = encode_indices(idx, prior)
-    monkeypatch.setattr(PixelCNNSession, "encoder_blocks", lambda self: None)
+    monkeypatch.setattr(PixelCNNSession, "logit_blocks", lambda self: None)
     slow = encode_indices(idx, prior)
     assert fast.payload == slow.payload and fast.estimated_bits == slow.estimated_bits
     assert torch.equal(decode_indices(fast.payload, prior, tuple(idx.shape), fast.tile_shape), idx)

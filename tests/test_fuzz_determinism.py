@@ -19,13 +19,13 @@ from hypothesis import strategies as st
 from safetensors.torch import load_file, save_file
 
 from prior_helpers import one_thread, tiny_config, tiny_prior  # noqa: F401 (fixture)
-from vqcodec.bitstream import Header, VQCodecError
+from vqcodec.bitstream import Header, VQCodecError, VQFields, read
 from vqcodec.config import PriorConfig
 from vqcodec.entropy import compress_indices, decompress_indices
 from vqcodec.priors import GatedPixelCNN, build_prior
 
 GOLDEN = Path(__file__).parent / "golden"
-TEMPLATE = Header("tiny-test", "00c0ffee", "image", "vq", (3, 40, 48), (5, 6), (0, 0), (4, 4), 2, 16, 16)
+TEMPLATE = Header("tiny-test", "00c0ffee", "image", "vq", (3, 40, 48), (0, 0), 0, VQFields((5, 6), (4, 4), 2, 16))
 
 _PRIOR = tiny_prior(2, stages=2)
 _INDICES = torch.randint(0, 16, (1, 5, 6, 2), generator=torch.Generator().manual_seed(7))
@@ -65,7 +65,7 @@ def test_fuzz_truncation_and_extension(cut: int, tail: bytes, fix_crc: bool) -> 
 @_FUZZ
 @given(st.binary(max_size=256), st.booleans())
 def test_fuzz_garbage(garbage: bytes, with_magic: bool) -> None:
-    data = (b"VQC\x01" + garbage) if with_magic else garbage
+    data = (b"VQC\x02" + garbage) if with_magic else garbage
     _decode_or_typed_error(_recrc(data + b"\0\0\0\0") if with_magic else data)
 
 
@@ -104,7 +104,7 @@ def test_bit_exact_across_processes_threads_and_tile_batches(tmp_path: Path) -> 
         for p in prior.parameters():
             p.mul_(3.0)
     idx = torch.randint(0, 64, (2, 11, 13, 2))
-    data = compress_indices(idx, prior, dataclasses.replace(TEMPLATE, latent_grid=(11, 13), codebook_size=64))
+    data = compress_indices(idx, prior, dataclasses.replace(TEMPLATE, fields=VQFields((11, 13), (4, 4), 2, 64)))
     _save_prior(prior, config, tmp_path)
     (tmp_path / "x.vq").write_bytes(data)
     env = {**os.environ, "OMP_NUM_THREADS": "2"}
@@ -115,16 +115,21 @@ def test_bit_exact_across_processes_threads_and_tile_batches(tmp_path: Path) -> 
     assert np.array_equal(out, idx.numpy())
 
 
-def test_golden_file_decodes_identically() -> None:
+def test_golden_files_decode_identically() -> None:
+    """``tiny.vq`` (format version 1) and ``tiny-v2.vq`` keep decoding to the same indices, the encoder still makes
+    version 1's payload bit for bit, and it reproduces the version-2 file exactly (``VQCODEC_REGEN=1`` rewrites
+    the version-2 file; version 1 is never rewritten)."""
     expected = (torch.arange(6 * 7 * 2).reshape(1, 6, 7, 2) * 5 + 3) % 16
-    if os.environ.get("VQCODEC_REGEN") == "1":
-        GOLDEN.mkdir(exist_ok=True)
-        config = tiny_config(2, stages=2, tile_shape=(4, 4))
-        _save_prior(tiny_prior(2, stages=2), config, GOLDEN)
-        header = dataclasses.replace(TEMPLATE, latent_grid=(6, 7), quality=1)
-        (GOLDEN / "tiny.vq").write_bytes(compress_indices(expected, _load_prior(GOLDEN), header))
     prior = _load_prior(GOLDEN)
-    data = (GOLDEN / "tiny.vq").read_bytes()
-    header, out = decompress_indices(data, prior, model="tiny-test", weights_sha256="00c0ffee")
-    assert torch.equal(out, expected) and header.quality == 1
-    assert compress_indices(expected, prior, header) == data, "the encoder no longer reproduces the golden bytes"
+    header = dataclasses.replace(TEMPLATE, quality=1, fields=VQFields((6, 7), (4, 4), 2, 16))
+    if os.environ.get("VQCODEC_REGEN") == "1":
+        (GOLDEN / "tiny-v2.vq").write_bytes(compress_indices(expected, prior, header))
+    old = (GOLDEN / "tiny.vq").read_bytes()
+    old_header, out = decompress_indices(old, prior, model="tiny-test", weights_sha256="00c0ffee")
+    assert old[3] == 1 and torch.equal(out, expected) and old_header.quality == 1
+    new = (GOLDEN / "tiny-v2.vq").read_bytes()
+    new_header, out = decompress_indices(new, prior, model="tiny-test", weights_sha256="00c0ffee")
+    assert new[3] == 2 and torch.equal(out, expected) and new_header.fields == old_header.fields
+    again = compress_indices(expected, prior, header)
+    assert read(again)[1] == read(old)[1], "the encoder no longer reproduces the version-1 payload"
+    assert again == new, "the encoder no longer reproduces the golden bytes"

@@ -34,18 +34,20 @@ def test_console_script_runs() -> None:
 
 def test_wheel_contains_only_the_vqcodec_package(tmp_path: Path) -> None:
     res = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path),
-         str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(ROOT)],
         capture_output=True, text=True, timeout=300,
     )
     if res.returncode != 0 and "No module named" in res.stderr:
         pytest.skip(f"cannot build a wheel here: {res.stderr.strip().splitlines()[-1]}")
     assert res.returncode == 0, res.stderr
+    log = res.stdout + res.stderr
+    assert "deprecated" not in log.lower() and "absent from the `packages`" not in log, log[-2000:]
     wheel = next(tmp_path.glob("vqcodec-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert top == {"vqcodec"}, top
     for sub in ("vqcodec/cli/main.py", "vqcodec/train/__init__.py", "vqcodec/bench/__init__.py",
                 "vqcodec/quantizers/vq.py", "vqcodec/py.typed", "vqcodec/samples/photo.png",
-                "vqcodec/bench/references/kodak.json"):
+                "vqcodec/bench/references/kodak.json", "vqcodec/samples/speech_a.flac",
+                "vqcodec/weights/vq-image.safetensors"):
         assert sub in names, sub

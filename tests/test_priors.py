@@ -163,11 +163,11 @@ def test_encoder_blocks_equal_the_decoder_steps(dims: int, rows: int) -> None:
     idx = torch.randint(0, 16, (2, *grid, 2))
     with torch.no_grad():
         enc = prior.open_session(tuple(idx.shape), indices=idx, chunk=2)
-        blocks = enc.encoder_blocks(rows)  # type: ignore[call-arg]
+        blocks = enc.logit_blocks(rows)  # type: ignore[call-arg]
         assert blocks is not None
         logits, symbols = (torch.cat(x) for x in zip(*blocks))
         dec = prior.open_session(tuple(idx.shape))
-        assert dec.encoder_blocks() is None
+        assert dec.logit_blocks() is None and dec.encoder_blocks() is None
         want, start = [], 0
         for t in range(dec.num_steps):
             want.append(dec.logits(t))

@@ -25,9 +25,9 @@ def _cli_block() -> list[str]:
 
 @pytest.mark.pretrained
 def test_readme_command_line_block(tmp_path: Path, samples_dir: Path, tiny_codec_path: Path) -> None:
-    from vqcodec.registry import DEFAULT_IMAGE_MODEL, BUILTIN
+    from vqcodec.registry import BUILTIN, DEFAULT_MODELS
 
-    if DEFAULT_IMAGE_MODEL not in BUILTIN or not BUILTIN[DEFAULT_IMAGE_MODEL].path.is_file():
+    if "image" not in DEFAULT_MODELS or not BUILTIN[DEFAULT_MODELS["image"]].path.is_file():
         pytest.skip("the default built-in model is not shipped in this checkout")
     shutil.copy(samples_dir / "photo.png", tmp_path / "img.png")
     shutil.copy(samples_dir / "crop_a.png", tmp_path / "a.png")
@@ -49,13 +49,14 @@ def test_model_zoo_rates_are_the_committed_kodak_measurements() -> None:
     """``vqcodec models`` shows the rates the bench measured for the shipped weights, not numbers typed in."""
     import json
 
-    from vqcodec.registry import BUILTIN, DEFAULT_IMAGE_MODEL
+    from vqcodec.registry import BUILTIN, DEFAULT_MODELS
 
-    info = BUILTIN[DEFAULT_IMAGE_MODEL]
+    info = BUILTIN[DEFAULT_MODELS["image"]]
     run = json.loads((ROOT / "bench" / "results" / "kodak-vq" / "results.json").read_text())
     (vq,) = [c for c in run["codecs"] if c["name"] == "vq"]
     assert f"sha256 {info.sha256}" in vq["description"], "the committed Kodak run is of other weights"
     res = vq["results"]
     measured = [(q, round(b, 4), round(p, 2), round(m, 4))
                 for q, b, p, m in zip(vq["settings"], res["bpp"], res["psnr"], res["ms_ssim"])]
-    assert [tuple(r) for r in info.rates] == measured
+    listed = [(m.quality, m.rate, m.metrics["psnr"], m.metrics["ms_ssim"]) for m in info.qualities]
+    assert listed == measured and {(m.rate_unit, m.dataset) for m in info.qualities} == {("bpp", "kodak")}

@@ -18,7 +18,8 @@ from vqcodec import VQVAE, VQVAEConfig
 from vqcodec.cli.main import cli
 from vqcodec.train import TrainConfig, train
 from vqcodec.train.checkpoint import load_checkpoint
-from vqcodec.train.tasks import _grown, build_task, initialise_from
+from vqcodec.train.tasks import build_task, initialise_from
+from vqcodec.train.tasks_vq import _grown
 from vqcodec.weights_io import load_weights
 
 TINY = {"net": {"hidden": 8, "max_hidden": 16, "strides": [2, 2], "num_res_blocks": 1},
@@ -26,7 +27,7 @@ TINY = {"net": {"hidden": 8, "max_hidden": 16, "strides": [2, 2], "num_res_block
 
 
 def _cfg(samples: Path, out: Path, **kw: object) -> TrainConfig:
-    base = dict(kind="vqvae", model=TINY, data=str(samples), crop=32, val_crop=32, val_items=2, batch_size=2,
+    base = dict(kind="vq", model=TINY, data=str(samples), crop=32, val_crop=32, val_items=2, batch_size=2,
                 steps=6, warmup=2, eval_every=3, ckpt_every=3, out=str(out), workers=0, threads=1, log_every=1)
     base.update(kw)
     return TrainConfig(**base)  # type: ignore[arg-type]
@@ -42,7 +43,7 @@ def test_end_to_end_checkpoint_and_export(samples_dir: Path, tmp_path: Path) -> 
     res = CliRunner().invoke(cli, ["export", str(tmp_path / "run"), "-o", str(out)])
     assert res.exit_code == 0, res.output
     wf = load_weights(out)
-    assert wf.kind == "vqvae" and wf.training["steps"] == 6
+    assert wf.kind == "vq" and wf.training["steps"] == 6
     model = VQVAE(VQVAEConfig.from_dict(wf.config["model"]))
     model.load_state_dict(wf.tensors["model"])
     x = torch.rand(1, 3, 32, 32)
@@ -122,7 +123,7 @@ def test_checkpoint_of_another_model_is_rejected(samples_dir: Path, tmp_path: Pa
 
 def test_two_stage_run_exports_a_codec_that_encodes_and_decodes(samples_dir: Path, tmp_path: Path) -> None:
     train(_cfg(samples_dir, tmp_path / "vq", steps=3), progress=False)
-    prior = _cfg(samples_dir, tmp_path / "prior", kind="prior", steps=3, base_model=str(tmp_path / "vq"),
+    prior = _cfg(samples_dir, tmp_path / "prior", kind="vq", stage="prior", steps=3, base_model=str(tmp_path / "vq"),
                  model={"channels": 8, "num_layers": 2, "tile_shape": [4, 4]})
     result = train(prior, progress=False)
     assert {"bpp_1", "bpp_2", "bits_per_index"} <= set(result.val_metrics)
@@ -157,7 +158,8 @@ def test_prior_on_an_adapted_codebook(samples_dir: Path, tmp_path: Path) -> None
     assert CliRunner().invoke(cli, ["export", str(tmp_path / "base"), "-o", str(weights)]).exit_code == 0
     train(_cfg(samples_dir, tmp_path / "adapted", model={}, init_from=str(weights), adapt_codebook=True, steps=2),
           progress=False)
-    prior = _cfg(samples_dir, tmp_path / "prior", kind="prior", steps=2, base_model=str(tmp_path / "adapted"),
+    prior = _cfg(samples_dir, tmp_path / "prior", kind="vq", stage="prior", steps=2,
+                 base_model=str(tmp_path / "adapted"),
                  model={"channels": 8, "num_layers": 2, "tile_shape": [4, 4]})
     assert "bpp_1" in train(prior, progress=False).val_metrics
 
@@ -200,7 +202,7 @@ def test_decoder_finetune_keeps_indices_prior_and_rates(samples_dir: Path, tmp_p
     """``--finetune decoder`` (optionally growing decoder level blocks): only decoder tensors change; the export
     keeps the source's prior, so bits match."""
     train(_cfg(samples_dir, tmp_path / "vq", steps=3), progress=False)
-    prior = _cfg(samples_dir, tmp_path / "prior", kind="prior", steps=3, base_model=str(tmp_path / "vq"),
+    prior = _cfg(samples_dir, tmp_path / "prior", kind="vq", stage="prior", steps=3, base_model=str(tmp_path / "vq"),
                  model={"channels": 8, "num_layers": 2, "tile_shape": [4, 4]})
     train(prior, progress=False)
     source = tmp_path / "codec.safetensors"
@@ -214,7 +216,7 @@ def test_decoder_finetune_keeps_indices_prior_and_rates(samples_dir: Path, tmp_p
     tuned = tmp_path / "tuned.safetensors"
     assert CliRunner().invoke(cli, ["export", str(tmp_path / "dec"), "-o", str(tuned), "--half"]).exit_code == 0
     old, new = load_weights(source), load_weights(tuned)
-    assert new.kind == "vqcodec" and new.config["prior"] == old.config["prior"]
+    assert new.kind == "vq" and new.config["prior"] == old.config["prior"]
     assert all(torch.equal(v, new.tensors["prior"][k]) for k, v in old.tensors["prior"].items())
     frozen = [k for k in old.tensors["model"] if not k.startswith("decoder.")]
     assert frozen and all(torch.equal(old.tensors["model"][k], new.tensors["model"][k]) for k in frozen)
@@ -232,7 +234,7 @@ def test_decoder_finetune_keeps_indices_prior_and_rates(samples_dir: Path, tmp_p
     assert sizes[0] == sizes[1], "same indices and prior: the same number of bytes"
 
 
-@pytest.mark.parametrize("kw, match", [({"finetune": "decoder", "kind": "gaussian"}, "finetune=decoder"),
+@pytest.mark.parametrize("kw, match", [({"finetune": "decoder", "kind": "vae"}, "finetune=decoder"),
                                        ({"finetune": "encoder"}, "finetune must be"),
                                        ({"ms_ssim_weight": 0.1}, "crop > 160"),
                                        ({"ms_ssim_weight": -1.0}, "ms_ssim_weight")])
@@ -267,3 +269,14 @@ def test_shipped_configs_are_valid(path: Path) -> None:
     cfg = build_config(read_config_file(path), {})
     training_sets = {"image": "images-train", "audio": "speech-train"}
     assert Path(cfg.data).name == training_sets[cfg.modality], "training configs must never point at a benchmark set"
+
+
+def test_training_kinds_come_from_the_kind_registry_and_old_names_still_read() -> None:
+    assert (TrainConfig(kind="prior").kind, TrainConfig(kind="prior").stage) == ("vq", "prior")
+    assert TrainConfig(kind="vqvae").kind == "vq" and TrainConfig(kind="gaussian").kind == "vae"
+    with pytest.raises(ValueError, match="kind 'smell' is not supported"):
+        TrainConfig(kind="smell")
+    with pytest.raises(ValueError, match="stage"):
+        TrainConfig(kind="vae", stage="prior")
+    saved = TrainConfig(kind="vqvae").to_dict()
+    assert TrainConfig.from_dict(saved) == TrainConfig(kind="vq")

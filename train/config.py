@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from vqcodec.config import ConfigMixin, GaussianVAEConfig, VQVAEConfig
+from vqcodec.config import ConfigMixin
 
-Kind = Literal["vqvae", "gaussian", "prior"]
 MODALITY_DIMS: dict[str, int] = {"image": 2, "audio": 1, "video": 3}
 """Grid dimensionality of each training modality."""
-KINDS: tuple[str, ...] = ("vqvae", "gaussian", "prior")
+STAGES: tuple[str, ...] = ("model", "prior")
+LEGACY_KINDS: dict[str, tuple[str, str]] = {"vqvae": ("vq", "model"), "prior": ("vq", "prior"),
+                                            "gaussian": ("vae", "model")}
+"""Training kinds of earlier versions (configs, checkpoints) -> ``(kind, stage)``."""
 
 
 @dataclass(frozen=True)
@@ -20,8 +22,10 @@ class TrainConfig(ConfigMixin):
     """Everything a training run needs; stored in every checkpoint.
 
     Attributes:
-        kind: ``vqvae`` (stage 1), ``prior`` (stage 2: the prior over a frozen VQ-VAE's indices) or ``gaussian``.
-        model: the model config as a dict (``VQVAEConfig``/``GaussianVAEConfig`` fields; for ``prior`` the
+        kind: the model kind (``vq``, ``vae``; see ``vqcodec.kinds``): which task trains (``vqvae``, ``prior`` and
+            ``gaussian`` of earlier versions are read as ``vq``, ``vq`` + stage ``prior`` and ``vae``).
+        stage: ``model`` (the kind's networks) or, for ``vq``, ``prior`` (the prior over a frozen VQ-VAE's indices).
+        model: the model config as a dict (``VQVAEConfig``/``GaussianVAEConfig`` fields; for the prior stage the
             ``PriorConfig`` fields); unknown keys are errors.
         data: training folder; ``val_data``: held-out folder (default: every ``val_every_nth`` file of ``data``).
         modality: ``image``, ``audio`` or ``video``: which datasets ``data`` holds (the model's ``net.dims`` must
@@ -39,10 +43,10 @@ class TrainConfig(ConfigMixin):
             indices, the prior and the rates stay exactly as they were) and train only the decoder; a ``vqcodec``
             weights file's prior is kept in the export.
         ms_ssim_weight: add ``w * (1 - MS-SSIM)`` to the reconstruction loss (VQ-VAE runs; crops > 160 px).
-        base_model: for ``kind="prior"``: the frozen VQ-VAE (checkpoint, weights file or built-in name).
+        base_model: for ``stage="prior"``: the frozen VQ-VAE (checkpoint, weights file or built-in name).
     """
 
-    kind: Kind = "vqvae"
+    kind: str = "vq"
     model: dict[str, Any] = field(default_factory=dict)
     data: str = ""
     val_data: str = ""
@@ -77,17 +81,29 @@ class TrainConfig(ConfigMixin):
     mel_weight: float = 1.0
     stft_weight: float = 1.0
     wave_weight: float = 1.0
+    stage: str = "model"
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"unknown kind {self.kind!r}; choose one of {', '.join(KINDS)}")
+        from vqcodec.kinds import kind_spec
+
+        if self.kind in LEGACY_KINDS:
+            kind, stage = LEGACY_KINDS[self.kind]
+            object.__setattr__(self, "kind", kind)
+            object.__setattr__(self, "stage", stage if stage != "model" else self.stage)
+        try:
+            kind_spec(self.kind)
+        except KeyError as exc:
+            raise ValueError(exc.args[0]) from None
+        if self.stage not in STAGES or (self.stage == "prior" and self.kind != "vq"):
+            raise ValueError(f"stage must be 'model' or, for vq models, 'prior'; got {self.stage!r}")
         if self.steps < 1 or self.batch_size < 1 or self.crop < 1 or self.lr <= 0:
             raise ValueError("steps, batch_size, crop and lr must be positive")
         if self.finetune not in ("all", "decoder"):
             raise ValueError(f"finetune must be 'all' or 'decoder', got {self.finetune!r}")
-        if self.finetune == "decoder" and (self.kind != "vqvae" or self.adapt_codebook):
+        vq_model = self.kind == "vq" and self.stage == "model"
+        if self.finetune == "decoder" and (not vq_model or self.adapt_codebook):
             raise ValueError("finetune=decoder is for VQ-VAE runs without --adapt-codebook")
-        if self.ms_ssim_weight < 0 or (self.ms_ssim_weight > 0 and (self.kind != "vqvae" or self.crop <= 160)):
+        if self.ms_ssim_weight < 0 or (self.ms_ssim_weight > 0 and (not vq_model or self.crop <= 160)):
             raise ValueError("ms_ssim_weight must be >= 0, and > 0 only for VQ-VAE runs with crop > 160 px")
         if self.modality not in MODALITY_DIMS:
             raise ValueError(f"modality must be one of {', '.join(MODALITY_DIMS)}, got {self.modality!r}")
@@ -96,12 +112,16 @@ class TrainConfig(ConfigMixin):
         if self.sample_rate < 1000 or self.clip_frames < 1 or len(self.gain_db) != 2:
             raise ValueError("sample_rate >= 1000, clip_frames >= 1 and gain_db = [low, high] are required")
 
-    def model_config(self) -> VQVAEConfig | GaussianVAEConfig:
-        """The typed model config (VQ-VAE or Gaussian VAE) built from ``model``."""
-        if self.kind == "gaussian":
-            return GaussianVAEConfig.from_dict(self.model)
-        return VQVAEConfig.from_dict(self.model)
+    def model_config(self) -> Any:
+        """The typed model config built from ``model`` by the kind's task module (validates its keys); None for
+        the prior stage, whose config derives from the base model."""
+        import importlib
 
+        from vqcodec.kinds import kind_spec
+
+        if self.stage == "prior":
+            return None
+        return importlib.import_module(kind_spec(self.kind).task).model_config(self)
 
 
 def _parse_value(text: str) -> Any:
@@ -149,6 +169,6 @@ def build_config(base: dict[str, Any], overrides: dict[str, Any], sets: tuple[st
         key, text = item.split("=", 1)
         _set_path(tree, key.strip(), _parse_value(text))
     cfg = TrainConfig.from_dict(tree)
-    if cfg.kind != "prior":
+    if not cfg.init_from:
         cfg.model_config()  # validates the model keys now, not at step 1
     return cfg

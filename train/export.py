@@ -16,7 +16,7 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, half: bool = Fals
     """Write the model of ``checkpoint`` (a ``last.pt`` or its folder) to ``out``; returns the file's sha256."""
     ck = load_checkpoint(checkpoint)
     cfg = TrainConfig.from_dict({**ck["config"], "init_from": "", "adapt_codebook": False, "finetune": "all"})
-    if ck["config"].get("init_from") and cfg.kind != "prior":
+    if ck["config"].get("init_from") and cfg.stage != "prior":
         cfg = TrainConfig.from_dict({**cfg.to_dict(), "model": _model_dict(ck)})
     task = build_task(cfg, distributed=False)
     task.model.load_state_dict(ck["model"])
@@ -36,7 +36,7 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, half: bool = Fals
 
 def _model_dict(ck: dict) -> dict:
     """Model config of a run started with ``--init-from`` (its source's, maybe with residual stages grown)."""
-    from vqcodec.train.tasks import _grown, _source
+    from vqcodec.train.tasks_vq import _grown, _source
 
     src = ck["config"]["init_from"]
     return _grown(_source(src)[1], ck["config"]["model"], src)

@@ -20,7 +20,7 @@ from vqcodec.metrics import ms_ssim
 from vqcodec.quantizers.vq import dropout_stages
 
 from vqcodec.train.losses import Distortion, PixelDistortion
-from vqcodec.train.tasks import VQVAETask
+from vqcodec.train.tasks_vq import VQVAETask
 
 
 class DecoderTask(VQVAETask):
@@ -68,7 +68,7 @@ class DecoderTask(VQVAETask):
 
 def attach_prior(kind: str, config: dict[str, Any], components: dict[str, dict[str, Tensor]],
                  source: str) -> tuple[str, dict[str, Any], dict[str, dict[str, Tensor]]]:
-    """A decoder-fine-tuned VQ-VAE export, with the prior of ``source`` when that is a ``vqcodec`` weights file."""
+    """A decoder-fine-tuned VQ-VAE export, with the prior of ``source`` when that is a ``vq`` weights file with one."""
     if not source.endswith(".safetensors"):
         return kind, config, components
     from vqcodec.weights_io import load_weights
@@ -76,4 +76,4 @@ def attach_prior(kind: str, config: dict[str, Any], components: dict[str, dict[s
     wf = load_weights(source)
     if "prior" not in wf.tensors:
         return kind, config, components
-    return "vqcodec", {**config, "prior": wf.config["prior"]}, {**components, "prior": wf.tensors["prior"]}
+    return "vq", {**config, "prior": wf.config["prior"]}, {**components, "prior": wf.tensors["prior"]}

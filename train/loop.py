@@ -27,8 +27,6 @@ from vqcodec.train.logger import MetricsLog
 from vqcodec.train.tasks import Task, build_task, initialise_from
 
 # settings that may differ between a run and its resumption (they change neither the math nor the data order)
-_DEFAULTS = json.loads(json.dumps(TrainConfig().to_dict()))
-"""Settings added after a checkpoint was written take their default when it is resumed."""
 _RESUMABLE = {"steps", "eval_every", "ckpt_every", "log_every", "workers", "threads", "device", "tensorboard", "out"}
 
 
@@ -76,9 +74,10 @@ def _ignore_signals(_worker_id: int) -> None:
 
 
 def _check_resume(saved: dict[str, Any], cfg: TrainConfig) -> None:
-    now = json.loads(json.dumps(cfg.to_dict()))  # tuples and lists compare as the JSON they are stored as
-    saved = json.loads(json.dumps(saved))
-    diff = sorted(k for k in now if k not in _RESUMABLE and saved.get(k, _DEFAULTS.get(k)) != now[k])
+    # both through TrainConfig and JSON: names of earlier versions and settings added since take today's form
+    now = json.loads(json.dumps(cfg.to_dict()))
+    then = json.loads(json.dumps(TrainConfig.from_dict(saved).to_dict()))
+    diff = sorted(k for k in now if k not in _RESUMABLE and then.get(k) != now[k])
     if diff:
         raise CheckpointError(f"checkpoint in {cfg.out} was made with other settings ({', '.join(diff)}); "
                               "use the same config or another --out")

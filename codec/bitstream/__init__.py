@@ -8,10 +8,15 @@ from vqcodec.bitstream.errors import (
     UnsupportedVersionError,
     VQCodecError,
 )
+from vqcodec.bitstream.fields import FIELDS, KindFields, VQFields, register_fields
 from vqcodec.bitstream.header import Header
 
 __all__ = [
+    "FIELDS",
     "FORMAT_VERSION",
+    "KindFields",
+    "VQFields",
+    "register_fields",
     "MAGIC",
     "CorruptStreamError",
     "DesyncError",

@@ -1,18 +1,19 @@
-"""Range coding of index grids with a prior's coding session (constriction queue coder).
+"""Range coding of any :class:`~vqcodec.entropy.session.TableSession` (constriction queue coder), and of index
+grids under a prior.
 
-Encoder and decoder run :func:`_run` over the same :class:`~vqcodec.priors.base.CodingSession` schedule (or the
-encoder takes the session's ``encoder_blocks``: the same logits and symbols in the same order, many steps per call);
-every frequency table comes from :func:`~vqcodec.entropy.tables.quantize_logits` only. Symbols are coded with
-``constriction.stream.queue.RangeEncoder``/``RangeDecoder`` and the ``Categorical(perfect=False)`` model family
-(Bamler, "Understanding Entropy Coding With Asymmetric Numeral Systems (ANS): a Statistician's Perspective", 2022);
-compressed words are stored little-endian uint32.
+Encoder and decoder walk the same session schedule (or the encoder takes the session's ``encoder_blocks``: the
+same tables and symbols in the same order, many steps per call); every table comes from the session. Symbols are
+coded with ``constriction.stream.queue.RangeEncoder``/``RangeDecoder`` and the ``Categorical(perfect=False)`` model
+family (Bamler, "Understanding Entropy Coding With Asymmetric Numeral Systems (ANS): a Statistician's Perspective",
+2022); compressed words are stored little-endian uint32.
 """
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import constriction
 import numpy as np
@@ -20,9 +21,12 @@ import torch
 from torch import Tensor
 
 from vqcodec.bitstream.errors import CorruptStreamError, DesyncError
-from vqcodec.entropy.tables import quantize_logits
-from vqcodec.priors.base import CodingSession, IndexPrior
+from vqcodec.entropy.session import TableSession
+from vqcodec.priors.tiling import clamp_tile
 from vqcodec.threads import torch_threads
+
+if TYPE_CHECKING:
+    from vqcodec.priors.base import IndexPrior
 
 CODING_THREADS = 1
 """Torch threads of the prior's coding path: its per-step matrices are small, and on 2 cores one thread measured
@@ -30,6 +34,14 @@ CODING_THREADS = 1
 
 CODER_NAME = "constriction-range-queue-categorical-imperfect"
 """Identifies the coder semantics (recorded in the .vq header as coder id 0)."""
+
+
+@dataclass(frozen=True)
+class EncodedSymbols:
+    """Compressed words (little-endian uint32 bytes) and the ideal code length ``sum -log2 p`` in bits."""
+
+    payload: bytes
+    estimated_bits: float
 
 
 @dataclass(frozen=True)
@@ -56,16 +68,6 @@ def symbol_checksum(indices: Tensor) -> int:
     return zlib.crc32(indices.detach().cpu().to(torch.int32).numpy().astype("<i4").tobytes()) & 0xFFFFFFFF
 
 
-def _run(session: CodingSession, precision: int, code: Callable[[int, np.ndarray], Tensor]) -> None:
-    """Walk every step: integer logits -> frequency tables -> ``code(step, freq)`` -> push the symbols (int64)."""
-    for step in range(session.num_steps):
-        logits = session.logits(step)
-        if session.num_symbols(step) == 0:
-            session.push(step, torch.zeros(0, dtype=torch.int64))
-            continue
-        session.push(step, code(step, quantize_logits(logits, precision)))
-
-
 def _coder_args(freq: np.ndarray, count: int) -> tuple[object, ...]:
     """constriction model arguments: a shared concrete model for i.i.d. steps, else the model family + tables."""
     probs = freq.astype(np.float64)
@@ -74,8 +76,94 @@ def _coder_args(freq: np.ndarray, count: int) -> tuple[object, ...]:
     return (constriction.stream.model.Categorical(perfect=False), probs)
 
 
+def encode_session(sessions: TableSession | Iterable[TableSession], total: int) -> EncodedSymbols:
+    """Encode the ``total`` symbols of one encoder session, or of several one after another into one stream
+    (sessions made lazily by an iterator are opened one at a time, so only one is in memory)."""
+    encoder = constriction.stream.queue.RangeEncoder()
+    picked = np.ones(total, dtype=np.float64)  # the table entry of every coded symbol
+    filled, precision = 0, 16
+
+    def put(target: Tensor, freq: np.ndarray) -> None:
+        nonlocal filled
+        symbols = target.to(torch.int32).numpy()
+        count = symbols.shape[0]
+        if count == 0:
+            return
+        if filled + count > total:
+            raise ValueError(f"the session codes more than the {total} symbols announced")
+        encoder.encode(symbols, *_coder_args(freq, count))
+        picked[filled : filled + count] = freq[np.arange(count) if freq.shape[0] == count else 0, symbols]
+        filled += count
+
+    with torch.no_grad(), torch_threads(CODING_THREADS):
+        for session in [sessions] if isinstance(sessions, TableSession) else sessions:
+            precision = session.precision
+            blocks = session.encoder_blocks()
+            if blocks is None:
+                for step in range(session.num_steps):
+                    freq = session.tables(step)
+                    target = session.targets(step)
+                    put(target, freq)
+                    session.push(step, target)
+            else:  # the same tables and symbols in the same order, many steps per call
+                for freq, target in blocks:
+                    put(target, freq)
+    if filled != total:
+        raise ValueError(f"the session coded {filled} symbols, {total} were announced")
+    bits = float(precision * total - np.log2(picked).sum())
+    return EncodedSymbols(encoder.get_compressed().astype("<u4").tobytes(), bits)
+
+
+def decode_session(payload: bytes, sessions: TableSession | Iterable[TableSession]) -> list[Tensor]:
+    """Decode a payload written by :func:`encode_session` with decoder sessions of the same schedules, in the same
+    order; returns each session's result.
+
+    Raises:
+        CorruptStreamError: the payload is malformed, or does not end with the last symbol (truncated/extended).
+    """
+    if len(payload) % 4:
+        raise CorruptStreamError(f"payload of {len(payload)} bytes is not a whole number of 32-bit words")
+    words = np.frombuffer(payload, dtype="<u4").astype(np.uint32)
+    try:
+        decoder = constriction.stream.queue.RangeDecoder(words)
+    except (ValueError, RuntimeError) as exc:
+        raise CorruptStreamError(f"invalid range-coder payload: {exc}") from exc
+    results = []
+    with torch.no_grad(), torch_threads(CODING_THREADS):
+        for session in [sessions] if isinstance(sessions, TableSession) else sessions:
+            _decode_steps(decoder, session)
+            results.append(session.result())
+    if not decoder.maybe_exhausted():
+        raise CorruptStreamError("payload does not end where the last symbol does (truncated or corrupted)")
+    return results
+
+
+def _decode_steps(decoder: constriction.stream.queue.RangeDecoder, session: TableSession) -> None:
+    for step in range(session.num_steps):
+        freq = session.tables(step)
+        count = session.num_symbols(step)
+        if count == 0:
+            session.push(step, torch.zeros(0, dtype=torch.int64))
+            continue
+        args = _coder_args(freq, count)
+        try:
+            out = decoder.decode(args[0], count) if len(args) == 1 else decoder.decode(*args)
+        except (ValueError, RuntimeError, AssertionError) as exc:
+            raise CorruptStreamError(f"range decoding failed at step {step}: {exc}") from exc
+        session.push(step, torch.from_numpy(np.asarray(out, dtype=np.int64).reshape(count)))
+
+
+def slabs(length: int, tile: int, group: int) -> list[tuple[int, int]]:
+    """Spans along the first grid axis coded by one session each: ``group`` tiles of ``tile`` (0 = one span)."""
+    if group <= 0:
+        return [(0, length)]
+    size = group * tile
+    return [(lo, min(lo + size, length)) for lo in range(0, length, size)]
+
+
 def encode_indices(
-    indices: Tensor, prior: IndexPrior, tile_shape: tuple[int, ...] | None = None, chunk: int | None = None
+    indices: Tensor, prior: IndexPrior, tile_shape: tuple[int, ...] | None = None, chunk: int | None = None,
+    group: int = 0,
 ) -> EncodedIndices:
     """Entropy-code an index grid.
 
@@ -84,42 +172,28 @@ def encode_indices(
         prior: the prior (its coding session supplies every probability).
         tile_shape: coding tile (prior default if None); the decoder must use the returned ``tile_shape``.
         chunk: tiles per network call; affects speed and memory only.
+        group: code the grid in spans of ``group`` tiles along its first axis, one prior session after another
+            (bounded memory for long grids); 0 = one session. The decoder must use the same value.
 
     Returns:
         :class:`EncodedIndices` with the payload bytes and the estimated bits.
     """
-    precision = prior.config.precision
-    encoder = constriction.stream.queue.RangeEncoder()
-    picked = np.ones(indices.numel(), dtype=np.float64)  # the table entry of every coded symbol
-    filled = 0
+    prior.check_indices(indices)
+    tile = clamp_tile(tuple(indices.shape[1:-1]), tuple(tile_shape or prior.config.tile_shape))
 
-    def put(target: Tensor, freq: np.ndarray) -> Tensor:
-        """Encode ``target (N,)`` under ``freq`` (``(N, K)``, or ``(1, K)`` shared by all N)."""
-        nonlocal filled
-        symbols = target.to(torch.int32).numpy()
-        count = symbols.shape[0]
-        encoder.encode(symbols, *_coder_args(freq, count))
-        picked[filled : filled + count] = freq[np.arange(count) if freq.shape[0] == count else 0, symbols]
-        filled += count
-        return target
+    def sessions() -> Iterator[TableSession]:
+        for lo, hi in slabs(indices.shape[1], tile[0], group):
+            part = indices[:, lo:hi]
+            with torch_threads(CODING_THREADS):
+                yield prior.open_session(tuple(part.shape), tile, chunk, part)
 
-    with torch.no_grad(), torch_threads(CODING_THREADS):
-        session = prior.open_session(tuple(indices.shape), tile_shape, chunk, indices)
-        blocks = session.encoder_blocks()
-        if blocks is None:
-            _run(session, precision, lambda step, freq: put(session.targets(step), freq))
-        else:  # the same tables and symbols in the same order, many steps per call
-            for logits, target in blocks:
-                put(target, quantize_logits(logits, precision))
-    bits = float(precision * indices.numel() - np.log2(picked).sum())
-    payload = encoder.get_compressed().astype("<u4").tobytes()
-    tile = tuple(getattr(session, "tile_shape", ()))
-    return EncodedIndices(payload, bits, symbol_checksum(indices), tile, int(indices.numel()))
+    enc = encode_session(sessions(), int(indices.numel()))
+    return EncodedIndices(enc.payload, enc.estimated_bits, symbol_checksum(indices), tile, int(indices.numel()))
 
 
 def decode_indices(
     payload: bytes, prior: IndexPrior, shape: tuple[int, ...], tile_shape: tuple[int, ...] | None = None,
-    chunk: int | None = None, checksum: int | None = None,
+    chunk: int | None = None, checksum: int | None = None, group: int = 0,
 ) -> Tensor:
     """Decode an index grid written by :func:`encode_indices`.
 
@@ -130,6 +204,7 @@ def decode_indices(
         tile_shape: the encoder's ``tile_shape``.
         chunk: tiles per network call (free to differ from the encoder's).
         checksum: the encoder's :func:`symbol_checksum`; checked when given.
+        group: the encoder's ``group``.
 
     Returns:
         ``(B, *grid, S)`` int64 indices.
@@ -140,28 +215,16 @@ def decode_indices(
     """
     if len(payload) % 4:
         raise CorruptStreamError(f"payload of {len(payload)} bytes is not a whole number of 32-bit words")
-    words = np.frombuffer(payload, dtype="<u4").astype(np.uint32)
-    with torch_threads(CODING_THREADS):
-        session = prior.open_session(tuple(shape), tile_shape, chunk, None)
-    try:
-        decoder = constriction.stream.queue.RangeDecoder(words)
-    except (ValueError, RuntimeError) as exc:
-        raise CorruptStreamError(f"invalid range-coder payload: {exc}") from exc
+    tile = clamp_tile(tuple(shape[1:-1]), tuple(tile_shape or prior.config.tile_shape))
+    spans = slabs(shape[1], tile[0], group)
 
-    def code(step: int, freq: np.ndarray) -> Tensor:
-        count = session.num_symbols(step)
-        args = _coder_args(freq, count)
-        try:
-            out = decoder.decode(args[0], count) if len(args) == 1 else decoder.decode(*args)
-        except (ValueError, RuntimeError, AssertionError) as exc:
-            raise CorruptStreamError(f"range decoding failed at step {step}: {exc}") from exc
-        return torch.from_numpy(np.asarray(out, dtype=np.int64).reshape(count))
+    def sessions() -> Iterator[TableSession]:
+        for lo, hi in spans:
+            with torch_threads(CODING_THREADS):
+                yield prior.open_session((shape[0], hi - lo, *shape[2:]), tile, chunk, None)
 
-    with torch.no_grad(), torch_threads(CODING_THREADS):
-        _run(session, prior.config.precision, code)
-    if not decoder.maybe_exhausted():
-        raise CorruptStreamError("payload does not end where the last symbol does (truncated or corrupted)")
-    result = session.result()
+    parts = decode_session(payload, sessions())
+    result = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
     if checksum is not None and symbol_checksum(result) != checksum:
         raise DesyncError("decoded indices fail the symbol checksum (corrupt payload or encoder/decoder desync)")
     return result

@@ -2,7 +2,7 @@
 
 Every probability the range coder sees comes from :func:`quantize_logits`. Its input is a tensor of *integer-valued*
 logits at scale ``2**LOGIT_BITS`` (the priors compute them with exact integer arithmetic, see
-``vqcodec.priors.fixed_point``), and every operation below is exact integer arithmetic (an exp lookup table, int64
+``vqcodec.entropy.fixed_point``), and every operation below is exact integer arithmetic (an exp lookup table, int64
 products, floor division). The tables are therefore bit-identical on every machine, thread count and batch layout,
 which is what keeps a range decoder in step with its encoder (Ballé et al., "Integer Networks for Data Compression
 with Latent-Variable Models", ICLR 2019).

@@ -17,19 +17,22 @@ from vqcodec.media.image import (
     to_tensor,
 )
 from vqcodec.media.pad import Padding, crop, pad_to_multiple
-from vqcodec.media.tiling import Tile, TileGrid, TileMerger
+from vqcodec.media.tiler import Tiling, tiled_apply
+from vqcodec.media.types import Audio, Image, Media, Video
 from vqcodec.media.video import LoadedVideo, load_video, parse_size
 
 __all__ = [
+    "Audio",
     "DEFAULT_MAX_PIXELS",
+    "Image",
+    "Media",
+    "Video",
     "LoadedAudio",
     "LoadedImage",
     "LoadedVideo",
     "MediaError",
     "Padding",
-    "Tile",
-    "TileGrid",
-    "TileMerger",
+    "Tiling",
     "crop",
     "encode_audio",
     "encode_image",
@@ -43,5 +46,6 @@ __all__ = [
     "resample",
     "save_audio",
     "save_image",
+    "tiled_apply",
     "to_tensor",
 ]

@@ -72,7 +72,9 @@ def load_audio(source: AudioSource, sample_rate: int | None = 16000, *, mono: bo
     try:
         data, rate = sf.read(fp, dtype="float32", always_2d=True)
     except _READ_ERRORS as err:
-        raise MediaError(f"{name}: not a readable audio file ({' '.join(str(err).split())})") from None
+        if hasattr(fp, "seek"):
+            fp.seek(0)
+        data, rate = _read_with_av(fp, name, " ".join(str(err).split()))
     if data.shape[0] == 0:
         raise MediaError(f"{name}: no audio samples")
     samples = torch.from_numpy(np.ascontiguousarray(data.T))
@@ -81,6 +83,30 @@ def load_audio(source: AudioSource, sample_rate: int | None = 16000, *, mono: bo
     if sample_rate is not None:
         samples = resample(samples, int(rate), sample_rate)
     return LoadedAudio(samples.clamp(-1.0, 1.0), int(rate))
+
+
+def _read_with_av(fp: BinaryIO | Path, name: str, why: str) -> tuple[np.ndarray, int]:
+    """``(samples (T, C) float32, rate)`` of the first audio stream, decoded by PyAV (FFmpeg) for what libsndfile
+    cannot read (AAC, Opus in MP4/WebM, the audio track of a video, ...)."""
+    try:
+        import av
+    except ImportError:
+        raise MediaError(f"{name}: not a readable audio file ({why})") from None
+    try:
+        with av.open(fp if isinstance(fp, io.IOBase) else str(fp), mode="r") as container:
+            if not container.streams.audio:
+                raise MediaError(f"{name}: not a readable audio file ({why}; no audio stream)")
+            stream = container.streams.audio[0]
+            resampler = av.AudioResampler(format="fltp")
+            parts = [f.to_ndarray() for frame in container.decode(stream) for f in resampler.resample(frame)]
+            rate = int(stream.rate or stream.sample_rate)
+    except MediaError:
+        raise
+    except (av.error.FFmpegError, ValueError) as err:
+        raise MediaError(f"{name}: not a readable audio file ({why}; {' '.join(str(err).split())})") from None
+    if not parts or rate <= 0:
+        raise MediaError(f"{name}: no audio samples")
+    return np.ascontiguousarray(np.concatenate(parts, axis=1).T.astype(np.float32)), rate
 
 
 def encode_audio(samples: Tensor, sample_rate: int, format: str = "FLAC", subtype: str = "PCM_16") -> bytes:

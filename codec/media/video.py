@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import os
 import re
+from fractions import Fraction
 from pathlib import Path
 from types import ModuleType
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
 import numpy as np
 import torch
@@ -27,17 +28,17 @@ from torch import Tensor
 from vqcodec.media.errors import MediaError, check_input_file
 from vqcodec.media.image import load_image
 
-__all__ = ["DEFAULT_FPS", "LoadedVideo", "load_video", "parse_size"]
+__all__ = ["DEFAULT_FPS", "VIDEO_OUTPUTS", "LoadedVideo", "encode_y4m", "load_video", "parse_size", "save_video"]
 
-DEFAULT_FPS = 25.0
+DEFAULT_FPS = Fraction(25)
 _FRAME_SUFFIXES = (".png",)
 
 
 class LoadedVideo(NamedTuple):
-    """``(frames, fps)``: ``frames`` is uint8 RGB ``(3, T, H, W)``."""
+    """``(frames, fps)``: ``frames`` is uint8 RGB ``(3, T, H, W)``; ``fps`` an exact rational (30000/1001)."""
 
     frames: Tensor
-    fps: float
+    fps: Fraction
 
 
 def parse_size(size: str | tuple[int, int]) -> tuple[int, int]:
@@ -105,7 +106,7 @@ def _load_raw_yuv(path: Path, size: str | tuple[int, int], max_frames: int | Non
     return frames
 
 
-def _load_container(path: Path, max_frames: int | None) -> tuple[list[np.ndarray], float]:
+def _load_container(path: Path, max_frames: int | None) -> tuple[list[np.ndarray], Fraction]:
     av = _av()
     frames: list[np.ndarray] = []
     try:
@@ -120,11 +121,11 @@ def _load_container(path: Path, max_frames: int | None) -> tuple[list[np.ndarray
                 frames.append(frame.to_ndarray(format="rgb24"))
     except av.error.FFmpegError as err:
         raise MediaError(f"{path}: not a readable video ({' '.join(str(err).split())})") from None
-    return frames, float(rate) if rate else DEFAULT_FPS
+    return frames, Fraction(rate) if rate else DEFAULT_FPS
 
 
 def load_video(source: str | os.PathLike[str], max_frames: int | None = None, *,
-               size: str | tuple[int, int] | None = None, fps: float | None = None) -> LoadedVideo:
+               size: str | tuple[int, int] | None = None, fps: float | Fraction | None = None) -> LoadedVideo:
     """Load a video as uint8 RGB frames.
 
     Args:
@@ -154,4 +155,85 @@ def load_video(source: str | os.PathLike[str], max_frames: int | None = None, *,
             frames, rate = _load_raw_yuv(path, size, max_frames), DEFAULT_FPS
         else:
             frames, rate = _load_container(path, max_frames)
-    return LoadedVideo(_stack(frames, str(path)), float(fps) if fps is not None else rate)
+    if fps is not None and not fps > 0:
+        raise MediaError(f"fps must be positive, got {fps}")
+    exact = Fraction(fps).limit_denominator(1001) if fps is not None else rate
+    return LoadedVideo(_stack(frames, str(path)), exact)
+
+
+VIDEO_OUTPUTS = (".y4m", ".mkv", ".mp4")
+"""Video output suffixes; any other path without a suffix is a folder of PNG frames."""
+
+
+def save_video(frames: Tensor, fps: Fraction, dest: str | os.PathLike[str]) -> None:
+    """Write uint8 RGB ``frames (3, T, H, W)`` at ``fps`` to ``dest``, chosen by its suffix.
+
+    * ``.mkv``: FFV1, lossless in RGB (``bgr0``): the exact decoded frames; plays in VLC, mpv, ffplay.
+    * ``.mp4``: H.264 through ``libx264rgb`` at qp 0, lossless in RGB; plays where H.264 High 4:4:4 does
+      (VLC, mpv, ffplay; not in most browsers).
+    * ``.y4m``: raw 4:4:4 YUV (BT.601, limited range) for video tools; RGB -> YUV rounds by at most one level.
+    * no suffix: a folder of ``frame_00001.png`` ... (exact; created, must not exist or be empty).
+
+    Files are written to a temporary name and renamed, so an existing file is never left half-written.
+    """
+    from vqcodec.fileio import atomic_open
+
+    path = Path(dest)
+    suffix = path.suffix.lower()
+    video = frames.permute(1, 2, 3, 0).contiguous().numpy()  # (T, H, W, 3)
+    if suffix == ".y4m":
+        with atomic_open(path) as f:
+            _write_y4m(f, video, fps)
+    elif suffix in (".mkv", ".mp4"):
+        with atomic_open(path) as f:
+            _write_container(f, video, fps, "matroska" if suffix == ".mkv" else "mp4")
+    elif not suffix:
+        _write_folder(path, video)
+    else:
+        raise MediaError(f"{path}: unsupported video output suffix {suffix!r} (use .y4m, .mkv, .mp4 or a folder)")
+
+
+def encode_y4m(frames: Tensor, fps: Fraction) -> bytes:
+    """uint8 RGB ``frames (3, T, H, W)`` as a 4:4:4 Y4M stream in memory (see :func:`save_video`)."""
+    import io
+
+    buf = io.BytesIO()
+    _write_y4m(buf, frames.permute(1, 2, 3, 0).contiguous().numpy(), fps)
+    return buf.getvalue()
+
+
+def _write_y4m(f: BinaryIO, video: np.ndarray, fps: Fraction) -> None:
+    t, h, w = video.shape[:3]
+    f.write(f"YUV4MPEG2 W{w} H{h} F{fps.numerator}:{fps.denominator} Ip A1:1 C444\n".encode())
+    rgb = video.astype(np.float64)
+    y = 16 + (65.481 * rgb[..., 0] + 128.553 * rgb[..., 1] + 24.966 * rgb[..., 2]) / 255
+    cb = 128 + (-37.797 * rgb[..., 0] - 74.203 * rgb[..., 1] + 112.0 * rgb[..., 2]) / 255
+    cr = 128 + (112.0 * rgb[..., 0] - 93.786 * rgb[..., 1] - 18.214 * rgb[..., 2]) / 255
+    planes = np.stack([y, cb, cr], axis=1)  # (T, 3, H, W)
+    planes = np.clip(np.rint(planes), 0, 255).astype(np.uint8)
+    for frame in planes:
+        f.write(b"FRAME\n" + frame.tobytes())
+
+
+def _write_container(f: BinaryIO, video: np.ndarray, fps: Fraction, fmt: str) -> None:
+    av = _av()
+    with av.open(f, mode="w", format=fmt) as container:
+        if fmt == "matroska":
+            stream = container.add_stream("ffv1", rate=fps)
+            stream.width, stream.height, stream.pix_fmt = video.shape[2], video.shape[1], "bgr0"
+        else:
+            stream = container.add_stream("libx264rgb", rate=fps, options={"qp": "0", "preset": "medium"})
+            stream.width, stream.height, stream.pix_fmt = video.shape[2], video.shape[1], "rgb24"
+        for frame in video:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")))
+        container.mux(stream.encode(None))
+
+
+def _write_folder(path: Path, video: np.ndarray) -> None:
+    from vqcodec.media.image import save_image
+
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise MediaError(f"{path}: a PNG-frame output folder must not exist yet or be empty")
+    path.mkdir(parents=True, exist_ok=True)
+    for i, frame in enumerate(video, start=1):
+        save_image(torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1), path / f"frame_{i:05d}.png")

@@ -16,6 +16,7 @@ from torch import Tensor, nn
 
 from vqcodec.config import GaussianVAEConfig
 from vqcodec.distributions import kl_standard_normal, reparameterize
+from vqcodec.kinds import KindSpec, register_kind
 from vqcodec.nn import Decoder, Encoder
 
 
@@ -74,3 +75,18 @@ class GaussianVAE(nn.Module):
         kl = kl_standard_normal(mean, log_var).mean()
         x_hat = torch.sigmoid(decoded) if self.config.recon_loss == "bce" else decoded
         return GaussianVAEOutput(x_hat, mean, log_var, z, recon, kl, recon + self.config.kl_weight * kl)
+
+
+def _build(config: dict, tensors: dict) -> GaussianVAE:  # type: ignore[type-arg]
+    from vqcodec.weights_io import load_state
+
+    model = GaussianVAE(GaussianVAEConfig.from_dict(config["model"]))
+    load_state(model, tensors["model"], "vae model")
+    return model
+
+
+register_kind(KindSpec(
+    name="vae", config=GaussianVAEConfig, build=_build, task="vqcodec.train.tasks_vae", bench=None, codec=False,
+    legacy=("gaussian",),
+    summary="the textbook Gaussian VAE (mean, log-variance, KL to N(0, I)): a model to study, not a codec",
+))

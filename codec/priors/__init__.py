@@ -1,7 +1,7 @@
 """Priors over index grids: factorized (unigram) and gated PixelCNN, with their exact coding sessions."""
 
 from vqcodec.config import PriorConfig
-from vqcodec.priors.base import CodingSession, IndexPrior, bits_per_index
+from vqcodec.priors.base import IndexPrior, bits_per_index
 from vqcodec.priors.pixelcnn import GatedPixelCNN
 from vqcodec.priors.unigram import UnigramPrior
 
@@ -11,4 +11,4 @@ def build_prior(config: PriorConfig) -> IndexPrior:
     return GatedPixelCNN(config) if config.kind == "pixelcnn" else UnigramPrior(config)
 
 
-__all__ = ["CodingSession", "GatedPixelCNN", "IndexPrior", "UnigramPrior", "bits_per_index", "build_prior"]
+__all__ = ["GatedPixelCNN", "IndexPrior", "UnigramPrior", "bits_per_index", "build_prior"]

@@ -3,69 +3,36 @@
 A prior models index grids ``(B, *grid, S)`` (``S`` residual stages, values in ``[0, K)``):
 
 * ``forward(indices)`` returns float logits ``(B, *grid, S, K)`` for training (teacher forcing);
-* ``open_session(...)`` returns a :class:`CodingSession`, the *only* source of coding probabilities. The entropy coder
-  walks its steps in order; the encoder and the decoder run exactly the same steps on the same inputs.
+* ``open_session(...)`` returns a :class:`~vqcodec.entropy.session.LogitSession`, the *only* source of coding
+  probabilities. The entropy coder walks its steps in order; the encoder and the decoder run exactly the same steps
+  on the same inputs.
 """
 
 from __future__ import annotations
 
 import math
-from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from abc import abstractmethod
+from collections.abc import Iterable
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from vqcodec.config import PriorConfig
+from vqcodec.entropy.session import EntropyModel, LogitSession
 
 
-class CodingSession(ABC):
-    """A fixed schedule of coding steps over one index grid.
-
-    Step ``t`` covers ``num_symbols(t)`` symbols. ``logits(t)`` gives their integer logits ``(N, K)`` — or ``(1, K)``
-    when all ``N`` symbols share one distribution — and ``push(t, symbols)`` records the coded symbols before step
-    ``t + 1``. ``targets(t)`` (encoder only) reads the symbols of step ``t`` from the grid being encoded.
-    """
-
-    num_steps: int
-
-    @abstractmethod
-    def num_symbols(self, step: int) -> int:
-        """Symbols coded at ``step``."""
-
-    @abstractmethod
-    def logits(self, step: int) -> Tensor:
-        """Integer-valued logits ``(N, K)`` or ``(1, K)`` (shared) for ``step``, at scale ``2**LOGIT_BITS``."""
-
-    @abstractmethod
-    def targets(self, step: int) -> Tensor:
-        """Symbols ``(N,)`` int64 of ``step`` from the known grid (encoder side)."""
-
-    @abstractmethod
-    def push(self, step: int, symbols: Tensor) -> None:
-        """Record the coded symbols ``(N,)`` of ``step``."""
-
-    @abstractmethod
-    def result(self) -> Tensor:
-        """The coded grid ``(B, *grid, S)`` int64 once every step was pushed."""
-
-    def encoder_blocks(self) -> Iterator[tuple[Tensor, Tensor]] | None:
-        """Encoder fast path, or None when the session has none (the coder then walks the steps).
-
-        A session that knows every symbol may yield ``(logits (N, K), targets (N,))`` for runs of whole steps,
-        concatenated in coding order: the same integer logits and symbols that ``logits``/``targets`` give step
-        by step, so the coded bits are identical. The session is spent afterwards (no ``push``/``result``).
-        """
-        return None
-
-
-class IndexPrior(nn.Module, ABC):
-    """Base class of priors over ``(B, *grid, S)`` index grids with values in ``[0, K)``."""
+class IndexPrior(nn.Module, EntropyModel):
+    """Base class of priors over ``(B, *grid, S)`` index grids with values in ``[0, K)`` (categorical entropy
+    models: their sessions turn exact integer logits into the coder's tables)."""
 
     def __init__(self, config: PriorConfig) -> None:
         super().__init__()
         self.config = config
+
+    @property
+    def precision(self) -> int:
+        return self.config.precision
 
     @abstractmethod
     def forward(self, indices: Tensor) -> Tensor:
@@ -75,7 +42,7 @@ class IndexPrior(nn.Module, ABC):
     def open_session(
         self, shape: tuple[int, ...], tile_shape: tuple[int, ...] | None = None,
         chunk: int | None = None, indices: Tensor | None = None,
-    ) -> CodingSession:
+    ) -> LogitSession:
         """A coding session for grids of ``shape = (B, *grid, S)``; pass ``indices`` to encode them."""
 
     def check_indices(self, indices: Tensor) -> None:

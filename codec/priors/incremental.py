@@ -7,9 +7,9 @@ so one network call serves one position of every tile. Inside a tile, cached act
 * the last stack (columns) and the head are computed for the single new position at every step.
 
 Nothing is ever recomputed for old positions. All arithmetic is exact integer arithmetic in float64
-(``vqcodec.priors.fixed_point``), so the logits of a tile do not depend on the thread count or on how tiles are
+(``vqcodec.entropy.fixed_point``), so the logits of a tile do not depend on the thread count or on how tiles are
 grouped into network calls (``chunk``). The encoder, which knows every symbol, computes the same integers for
-whole tiles at once (``fill``) and hands the coder the logits of many steps per block (``encoder_blocks``).
+whole tiles at once (``fill``) and hands the coder the logits of many steps per block (``logit_blocks``).
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from vqcodec.priors import fixed_point as fx
-from vqcodec.priors.base import CodingSession
-from vqcodec.priors.pixelcnn import GatedPixelCNN
+from vqcodec.entropy import fixed_point as fx
+from vqcodec.entropy.session import LogitSession
+from vqcodec.entropy.integer import IntLinear, to_integer
+from vqcodec.priors.pixelcnn import GatedPixelCNN, IntStackLayer
 from vqcodec.priors.tiling import check_shape, clamp_tile, from_tiles, to_tiles
 
 
@@ -51,6 +52,16 @@ class _Layer:
     out_w: Tensor
     out_b: Tensor
 
+    @staticmethod
+    def of(layer: IntStackLayer) -> _Layer:
+        """Arrange the integer weights of a stack layer for the session's matmuls (same integers, transposed)."""
+        w = layer.conv_weight
+        point = w.movedim(1, -1).reshape(w.shape[0], -1)
+        if layer.link is not None:
+            point = torch.cat([point, layer.link.weight_t.T], dim=1)
+        return _Layer(w.reshape(w.shape[0], -1).T.contiguous(), point.T.contiguous(), layer.conv_bias,
+                      None if layer.link is None else layer.link.weight_t, layer.out.weight_t, layer.out.bias)
+
 
 @dataclass(frozen=True)
 class FixedPointNet:
@@ -72,29 +83,15 @@ class FixedPointNet:
 
     @staticmethod
     def from_model(model: GatedPixelCNN) -> FixedPointNet:
-        """Quantize ``model``'s weights; masks are applied and the unused causal half of each kernel dropped."""
-        k = model.config.kernel_size
-        layers = []
-        for layer in model.layers:
-            row = []
-            for st, block in enumerate(layer):
-                w = fx.quantize_weight((block.conv_weight * block.mask).narrow(2 + st, 0, k // 2 + 1))
-                link = None if block.link_weight is None else fx.quantize_weight(block.link_weight)
-                point = w.movedim(1, -1).reshape(w.shape[0], -1)
-                if link is not None:
-                    point = torch.cat([point, link], dim=1)
-                row.append(_Layer(
-                    w.reshape(w.shape[0], -1).T.contiguous(), point.T.contiguous(), fx.quantize_bias(block.conv_bias),
-                    None if link is None else link.T.contiguous(), fx.quantize_weight(block.out_weight).T.contiguous(),
-                    fx.quantize_bias(block.out_bias),
-                ))
-            layers.append(tuple(row))
+        """The integer form of ``model``: each stack layer through its registered converter (masks applied, the
+        unused causal half of each kernel dropped), the embeddings and head quantized as activations and linear
+        layers, then arranged for the session's channels-last matmuls."""
+        layers = tuple(tuple(_Layer.of(to_integer(block)) for block in layer) for layer in model.layers)  # type: ignore[arg-type]
         h = model.head_params()
-        out_w = torch.stack([fx.quantize_weight(w).T.contiguous() for w in h.out_weight])
-        return FixedPointNet(
-            tuple(layers), fx.quantize_act(h.embed), fx.quantize_weight(h.head_in_weight).T.contiguous(),
-            fx.quantize_bias(h.head_in_bias), fx.quantize_act(h.cond), out_w, fx.quantize_bias(h.out_bias),
-        )
+        head_in = IntLinear.of(h.head_in_weight, h.head_in_bias)
+        out_w = torch.stack([IntLinear.of(w, None).weight_t for w in h.out_weight])
+        return FixedPointNet(layers, fx.quantize_act(h.embed), head_in.weight_t, head_in.bias, fx.quantize_act(h.cond),
+                             out_w, fx.quantize_bias(h.out_bias))
 
 
 class _TileBatch:
@@ -247,7 +244,7 @@ class _TileBatch:
         self.acts[0][0][self._index(pos, window=False)] = x
 
 
-class PixelCNNSession(CodingSession):
+class PixelCNNSession(LogitSession):
     """Coding schedule of a :class:`GatedPixelCNN`: step ``t`` codes stage ``t % S`` at position ``t // S`` (raster
     order inside the tile) of every tile, in canonical tile order.
 
@@ -271,6 +268,7 @@ class PixelCNNSession(CodingSession):
             raise ValueError(f"chunk must be >= 1, got {chunk}")
         self.shape, self.tile_shape = tuple(shape), clamp_tile(tuple(shape[1:-1]), tuple(tile_shape))
         self.stages = int(shape[-1])  # the first S' <= S stages are coded (variable rate)
+        self.precision = cfg.precision
         self._out = to_tiles(torch.zeros(self.shape, dtype=torch.int64), self.tile_shape)
         n_tiles = self._out.shape[0]
         valid = to_tiles(torch.ones(self.shape, dtype=torch.bool), self.tile_shape)[..., 0]
@@ -282,7 +280,8 @@ class PixelCNNSession(CodingSession):
             self._known = to_tiles(indices.long(), self.tile_shape).reshape(n_tiles, -1, self.stages).permute(1, 2, 0)
         n = self._out.shape[0]
         size = n if chunk is None else min(chunk, n)
-        net = FixedPointNet.from_model(model)
+        net = to_integer(model)
+        assert isinstance(net, FixedPointNet)
         self._bounds = [(lo, min(lo + size, n)) for lo in range(0, n, size)]
         self._batches = [_TileBatch(net, hi - lo, self.tile_shape, cfg.kernel_size, encoder=indices is not None)
                          for lo, hi in self._bounds]
@@ -336,7 +335,7 @@ class PixelCNNSession(CodingSession):
         if stage == self.stages - 1 and self._known is None:
             self._finish_hyperplanes(pos)
 
-    def encoder_blocks(self, rows: int | None = None) -> Iterator[tuple[Tensor, Tensor]] | None:
+    def logit_blocks(self, rows: int | None = None) -> Iterator[tuple[Tensor, Tensor]] | None:
         """Encoder: the logits of a few positions of every tile at a time, all stages in one matmul each.
 
         Yields ``(logits (N, K), targets (N,))`` in step order (position, then stage, then tile; tiles whose

@@ -26,7 +26,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from vqcodec.config import PriorConfig
-from vqcodec.priors.base import CodingSession, IndexPrior
+from vqcodec.entropy import fixed_point as fx
+from vqcodec.entropy.integer import IntLinear, integer_form
+from vqcodec.entropy.session import LogitSession
+from vqcodec.priors.base import IndexPrior
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 
@@ -97,6 +100,27 @@ class StackLayer(nn.Module):
 
 
 @dataclass(frozen=True)
+class IntStackLayer:
+    """Exact integer form of a :class:`StackLayer`: the masked kernel with its causal half dropped (offsets
+    ``<= 0`` along the stack's axis), the link from the previous stack and the output 1x1 convolution."""
+
+    conv_weight: Tensor  # (2C, C, *kernel with only k // 2 + 1 taps along the stack axis), weight scale
+    conv_bias: Tensor  # (2C,) accumulator scale
+    link: IntLinear | None
+    out: IntLinear
+    residual: bool
+
+
+@integer_form(StackLayer)
+def _stack_layer(block: StackLayer) -> IntStackLayer:
+    k = block.conv_weight.shape[-1]
+    w = fx.quantize_weight((block.conv_weight * block.mask).narrow(2 + block.stack, 0, k // 2 + 1))
+    link = None if block.link_weight is None else IntLinear.of(block.link_weight, None)
+    return IntStackLayer(w, fx.quantize_bias(block.conv_bias), link, IntLinear.of(block.out_weight, block.out_bias),
+                         block.residual)
+
+
+@dataclass(frozen=True)
 class _HeadParams:
     embed: Tensor
     head_in_weight: Tensor
@@ -164,7 +188,7 @@ class GatedPixelCNN(IndexPrior):
     def open_session(
         self, shape: tuple[int, ...], tile_shape: tuple[int, ...] | None = None,
         chunk: int | None = None, indices: Tensor | None = None,
-    ) -> CodingSession:
+    ) -> LogitSession:
         """A tiled, incremental, exact-integer coding session (see ``vqcodec.priors.incremental``).
 
         Args:
@@ -178,3 +202,11 @@ class GatedPixelCNN(IndexPrior):
         if indices is not None:
             self.check_indices(indices)
         return PixelCNNSession(self, shape, tile_shape or self.config.tile_shape, chunk, indices)
+
+
+@integer_form(GatedPixelCNN)
+def _pixelcnn(model: GatedPixelCNN) -> object:
+    """The integer form of the whole prior, arranged for its incremental coding session."""
+    from vqcodec.priors.incremental import FixedPointNet
+
+    return FixedPointNet.from_model(model)

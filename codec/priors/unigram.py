@@ -9,7 +9,8 @@ from torch import Tensor, nn
 
 from vqcodec.config import PriorConfig
 from vqcodec.entropy.tables import LOGIT_BITS
-from vqcodec.priors.base import CodingSession, IndexPrior
+from vqcodec.entropy.session import LogitSession
+from vqcodec.priors.base import IndexPrior
 from vqcodec.priors.tiling import check_shape
 
 
@@ -35,17 +36,17 @@ class UnigramPrior(IndexPrior):
     def open_session(
         self, shape: tuple[int, ...], tile_shape: tuple[int, ...] | None = None,
         chunk: int | None = None, indices: Tensor | None = None,
-    ) -> CodingSession:
+    ) -> LogitSession:
         """One step per stage, all positions i.i.d. (``tile_shape`` and ``chunk`` do not apply)."""
         check_shape(shape, self.config.dims, self.config.num_stages)
         if indices is not None:
             self.check_indices(indices)
-        return _UnigramSession(self.integer_logits(), shape, indices)
+        return _UnigramSession(self.integer_logits(), shape, indices, self.config.precision)
 
 
-class _UnigramSession(CodingSession):
-    def __init__(self, table: Tensor, shape: tuple[int, ...], indices: Tensor | None) -> None:
-        self._table = table
+class _UnigramSession(LogitSession):
+    def __init__(self, table: Tensor, shape: tuple[int, ...], indices: Tensor | None, precision: int) -> None:
+        self._table, self.precision = table, precision
         self._known = None if indices is None else indices.long()
         self._out = torch.zeros(shape, dtype=torch.int64)
         self._count = math.prod(shape[:-1])

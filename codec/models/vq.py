@@ -1,0 +1,152 @@
+"""The ``vq`` codec kind: a VQ-VAE over 1-D, 2-D or 3-D grids and a prior over its indices, composed into real bits.
+
+::
+
+    x (1, C, *grid) --encoder (tiled)--> z_e --RVQ--> indices (1, *grid/s, S) --first q stages--> prior + range coder
+        --> Encoded (VQ section: latent grid, tile, stages, codebook size, symbol CRC, tile group; one payload)
+    Encoded --range decoder + the same prior sessions--> indices (1, *grid/s, q) --RVQ decode--> z_q
+        --decoder (tiled)--> x_hat
+
+The quality level ``q`` is the number of residual stages coded (1..S). The prior and the range coder run on the
+CPU in exact integer arithmetic; only the encoder/decoder convolutions may run on another device.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from vqcodec.bitstream.errors import CorruptStreamError, ModelMismatchError
+from vqcodec.bitstream.fields import KindFields, VQFields
+from vqcodec.config import VQCodecConfig
+from vqcodec.entropy.coder import decode_indices, encode_indices
+from vqcodec.kinds import KindSpec, register_kind
+from vqcodec.media.tiler import Tiling, tiled_apply
+from vqcodec.models.base import CodecModel, Encoded, QualityLevel
+from vqcodec.models.vqvae import VQVAE, VQVAEOutput
+from vqcodec.priors import build_prior
+from vqcodec.priors.base import IndexPrior
+
+
+class VQCodec(CodecModel):
+    """``compress``/``decompress`` for a VQ-VAE (``vqvae``) and a prior over its indices (``prior``)."""
+
+    kind = "vq"
+
+    def __init__(self, config: VQCodecConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.vqvae = VQVAE(config.model)
+        self.prior: IndexPrior | None = build_prior(config.prior) if config.prior is not None else None
+
+    @property
+    def dims(self) -> int:
+        return self.config.model.net.dims
+
+    @property
+    def channels(self) -> int:
+        return self.config.model.net.in_channels
+
+    @property
+    def strides(self) -> tuple[int, ...]:
+        return (self.vqvae.stride,) * self.dims
+
+    @property
+    def sample_rate(self) -> int:
+        return self.config.model.sample_rate
+
+    @property
+    def num_stages(self) -> int:
+        return self.config.model.vq.num_stages
+
+    @property
+    def qualities(self) -> tuple[QualityLevel, ...]:
+        return tuple(QualityLevel(q, f"{q} residual stage{'s' if q > 1 else ''} coded")
+                     for q in range(1, self.num_stages + 1))
+
+    @property
+    def can_code(self) -> bool:
+        return self.prior is not None
+
+    def _prior(self) -> IndexPrior:
+        if self.prior is None:
+            raise ModelMismatchError("this VQ model has no prior yet, so it cannot code files: train one "
+                                     "(vqcodec train --kind prior --base-model MODEL) and export it")
+        return self.prior
+
+    def forward(self, x: Tensor) -> VQVAEOutput:
+        """Training pass of the VQ-VAE on ``x (B, C, *grid)`` (reconstruction, VQ losses, uniform-rate bits)."""
+        return self.vqvae(x)
+
+    @torch.no_grad()
+    def encode_indices(self, x: Tensor, stages: int, tiling: Tiling | None = None) -> Tensor:
+        """Indices ``(1, *grid/s, stages)`` of ``x (1, C, *grid)`` (a multiple of the stride); tiled encoder."""
+        self.check_quality(stages)
+        z_e = tiled_apply(self.vqvae.encoder, x, tiling or _whole(x), down=self.vqvae.stride)
+        return self.vqvae.quantizer.encode(z_e, stages=stages).cpu()
+
+    @torch.no_grad()
+    def decode_indices(self, indices: Tensor, device: torch.device | str = "cpu",
+                       tiling: Tiling | None = None) -> Tensor:
+        """``x_hat (1, C, *grid)`` from indices ``(1, *grid/s, q)``; tiled decoder."""
+        z_q = self.vqvae.quantizer.decode(indices.to(device), stages=indices.shape[-1])
+        plan = (tiling or _whole(z_q, self.vqvae.stride)).scaled(self.strides)
+        return tiled_apply(self.vqvae.decoder, z_q, plan, up=self.vqvae.stride)
+
+    def compress(self, x: Tensor, quality: int, tiling: Tiling | None = None, group: int = 0) -> Encoded:
+        """Entropy-code ``x (1, C, *grid)`` at ``quality`` stages; ``group``: prior tiles along the first latent axis
+        per coding session (0 = one session for the whole grid)."""
+        prior = self._prior()
+        indices = self.encode_indices(x, quality, tiling)
+        enc = encode_indices(indices, prior, prior.config.tile_shape, group=group)
+        fields = VQFields(tuple(indices.shape[1:-1]), enc.tile_shape, quality, prior.config.codebook_size,
+                          enc.checksum, 1, group)
+        return Encoded(fields, (enc.payload,), enc.estimated_bits, prior.config.precision)
+
+    def check(self, fields: KindFields, precision: int, grid: tuple[int, ...]) -> None:
+        prior = self._prior()
+        if not isinstance(fields, VQFields):
+            raise ModelMismatchError("the file's kind section is not a VQ section")
+        if not 1 <= fields.num_stages <= self.num_stages:
+            raise ModelMismatchError(f"file codes {fields.num_stages} residual stages; the model has {self.num_stages}")
+        pc = prior.config
+        if (fields.codebook_size, precision) != (pc.codebook_size, pc.precision):
+            raise ModelMismatchError(f"file says codebook size {fields.codebook_size} and {precision}-bit tables; the "
+                                     f"model has {pc.codebook_size} and {pc.precision}-bit")
+        expected = tuple(n // s for n, s in zip(grid, self.strides))
+        if fields.latent_grid != expected or fields.batch != 1:
+            raise CorruptStreamError("invalid header: latent grid does not match the media size and padding")
+        tile = tuple(min(t, g) for t, g in zip(pc.tile_shape, expected))
+        if fields.tile_shape != tile:
+            raise CorruptStreamError(f"invalid header: coding tile {fields.tile_shape}, the model codes {tile}")
+
+    def decompress(self, enc: Encoded, device: torch.device | str = "cpu", tiling: Tiling | None = None) -> Tensor:
+        f = enc.fields
+        assert isinstance(f, VQFields)
+        if len(enc.sections) != 1:
+            raise CorruptStreamError(f"expected 1 payload section, found {len(enc.sections)}")
+        indices = decode_indices(enc.sections[0], self._prior(), f.indices_shape, f.tile_shape,
+                                 checksum=f.symbol_crc, group=f.tile_group)
+        return self.decode_indices(indices, device, tiling)
+
+
+def _whole(x: Tensor, scale: int = 1) -> Tiling:
+    """A plan with one tile covering ``x`` (sizes in media samples: latent sizes times ``scale``)."""
+    return Tiling(tuple(int(n) * scale for n in x.shape[2:]), (0,) * (x.dim() - 2))
+
+
+def _build(config: dict, tensors: dict) -> VQCodec:  # type: ignore[type-arg]
+    from vqcodec.weights_io import load_state
+
+    model = VQCodec(VQCodecConfig.from_dict(config))
+    load_state(model.vqvae, tensors["model"], "vq model")
+    if model.prior is not None:
+        load_state(model.prior, tensors.get("prior", {}), "vq prior")
+    return model
+
+
+register_kind(KindSpec(
+    name="vq", config=VQCodecConfig, build=_build, task="vqcodec.train.tasks_vq", bench="vq", codec=True,
+    legacy=("vqcodec", "vqvae"),
+    summary="VQ-VAE (1-D/2-D/3-D) + residual VQ + gated PixelCNN prior; quality = residual stages coded",
+))
