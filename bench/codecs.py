@@ -61,6 +61,11 @@ class Codec(ABC):
         """
         return None
 
+    def counted_bytes(self, data: bytes) -> int:
+        """The bytes the rate is computed from: the whole file unless the codec says otherwise (Opus counts its
+        packets, not the Ogg pages around them)."""
+        return len(data)
+
     def synchronize(self) -> None:
         """Wait for pending device work (``torch.cuda.synchronize()`` in GPU adapters) before a timer stops."""
 
@@ -119,4 +124,4 @@ def available_codecs() -> dict[str, str]:
 
 
 def _ensure_builtins() -> None:
-    from vqcodec.bench import learned, pillow_codecs  # noqa: F401  (registers the baselines and our codecs)
+    from vqcodec.bench import audio_codecs, learned, pillow_codecs  # noqa: F401  (registers every adapter)

@@ -58,6 +58,11 @@ class Modality(ABC):
     def rate(self, bits: float, item: np.ndarray) -> float:
         """Rate in ``rate_key`` units for ``bits`` spent on ``item``."""
 
+    def fit(self, rec: np.ndarray, item: np.ndarray) -> np.ndarray:
+        """A decoded item brought to the reference's shape where the modality allows (audio codecs pad or drop a
+        few samples); by default unchanged."""
+        return rec
+
     def list_items(self, folder: Path, limit: int | None = None) -> list[Path]:
         """Files of this modality in ``folder`` (not recursive), sorted by name, at most ``limit``."""
         files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in self.extensions)
@@ -102,4 +107,10 @@ class ImageModality(Modality):
         return bits / float(item.shape[0] * item.shape[1])
 
 
-MODALITIES: dict[str, type[Modality]] = {"image": ImageModality}
+def _speech() -> type[Modality]:
+    from vqcodec.bench.speech import SpeechModality
+
+    return SpeechModality
+
+
+MODALITIES: dict[str, type[Modality]] = {"image": ImageModality, "speech": _speech()}

@@ -86,11 +86,13 @@ def bench_item(path: Path, modality: Modality, codecs: Sequence[Codec], config: 
         for s in codec.settings:
             data, enc_s = timed(partial(codec.encode, x, s), config.repeats, config.warmup, sync)
             rec, dec_s = timed(partial(codec.decode, data), config.repeats, config.warmup, sync)
+            rec = modality.fit(rec, x)
             if rec.shape != x.shape or rec.dtype != x.dtype:
                 raise RuntimeError(f"{codec.name}@{s}: decoded {rec.dtype}{rec.shape}, expected {x.dtype}{x.shape}")
             est = codec.estimated_bits(x, s)
             rows.append(Row(
-                item=path.name, setting=s, bytes=len(data), rate=modality.rate(8 * len(data), x),
+                item=path.name, setting=s, bytes=codec.counted_bytes(data),
+                rate=modality.rate(8 * codec.counted_bytes(data), x),
                 rate_est=None if est is None else modality.rate(est, x),
                 metrics={m.name: m.fn(x, rec) for m in modality.metrics}, enc_s=enc_s, dec_s=dec_s,
             ))

@@ -36,9 +36,9 @@ def _check_out_dir(out: Path, force: bool) -> None:
         raise click.ClickException(f"output folder {out} is not writable: {e.strerror or e}") from None
 
 
-def _command_line(data: Path, codecs: list[str], out: Path, device: str, limit: int | None, workers: int,
-                  anchor: str | None, repeats: int, threads: int, references: str) -> str:
-    args = ["vqcodec", "bench", "image", "--data", str(data), "--codecs", ",".join(codecs), "--out", str(out),
+def _command_line(modality: str, data: Path, codecs: list[str], out: Path, device: str, limit: int | None,
+                  workers: int, anchor: str | None, repeats: int, threads: int, references: str) -> str:
+    args = ["vqcodec", "bench", modality, "--data", str(data), "--codecs", ",".join(codecs), "--out", str(out),
             "--device", device, "--workers", str(workers), "--repeats", str(repeats), "--threads", str(threads),
             "--references", references]
     args += ["--limit", str(limit)] if limit is not None else []
@@ -46,25 +46,40 @@ def _command_line(data: Path, codecs: list[str], out: Path, device: str, limit: 
     return shlex.join(args)
 
 
-@command.command("image")
-@click.option("--data", "data", type=click.Path(path_type=Path), required=True, help="Folder of images.")
-@click.option("--codecs", default=_DEFAULT_IMAGE_CODECS, show_default=True, help="Comma-separated codec specs.")
-@click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="Output folder.")
-@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="Use only the first N images.")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Processes.")
-@click.option("--anchor", default=None, help="BD-rate anchor codec [default: jpeg if benched, else the first].")
-@click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True, help="Timed runs (median).")
-@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, help="torch threads.")
-@click.option("--references", default="auto", show_default=True,
-              help="Published curves to plot: a dataset name (kodak), 'auto' (the data folder's name) or 'none'.")
-@click.option("--force", is_flag=True, help="Overwrite existing results in --out.")
-def image(data: Path, codecs: str, out: Path, device: str, limit: int | None, workers: int, anchor: str | None,
-          repeats: int, threads: int, references: str, force: bool) -> None:
-    """Bench image codecs on every image in --data; write results.json/.csv, summary.md and RD plots to --out."""
+def _bench_command(modality_name: str, default_codecs: str, default_anchor: str, what: str):  # type: ignore[no-untyped-def]
+    """The ``vqcodec bench <modality>`` command: the same options and runner for every modality."""
+
+    @command.command(modality_name)
+    @click.option("--data", "data", type=click.Path(path_type=Path), required=True, help=f"Folder of {what}.")
+    @click.option("--codecs", default=default_codecs, show_default=True, help="Comma-separated codec specs.")
+    @click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="Output folder.")
+    @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
+                  help="Where learned codecs run their networks (timings synchronise CUDA).")
+    @click.option("--limit", type=click.IntRange(min=1), default=None, help="Use only the first N items.")
+    @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Processes.")
+    @click.option("--anchor", default=None,
+                  help=f"BD-rate anchor codec [default: {default_anchor} if benched, else the first].")
+    @click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True, help="Timed runs (median).")
+    @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, help="torch threads.")
+    @click.option("--references", default="auto", show_default=True,
+                  help="Published curves to plot: a dataset name (kodak), 'auto' (the data folder's name) or 'none'.")
+    @click.option("--force", is_flag=True, help="Overwrite existing results in --out.")
+    def run(data: Path, codecs: str, out: Path, device: str, limit: int | None, workers: int, anchor: str | None,
+            repeats: int, threads: int, references: str, force: bool) -> None:
+        _bench(modality_name, default_anchor, what, data, codecs, out, device, limit, workers, anchor, repeats, threads,
+               references, force)
+
+    run.__doc__ = (f"Bench {modality_name} codecs on every item in --data; write results.json/.csv, summary.md "
+                   "and RD plots to --out.")
+    return run
+
+
+def _bench(modality_name: str, default_anchor: str, what: str, data: Path, codecs: str, out: Path, device: str,
+           limit: int | None, workers: int, anchor: str | None, repeats: int, threads: int, references: str,
+           force: bool) -> None:
     import torch
     from vqcodec.bench.codecs import check_specs
-    from vqcodec.bench.modality import ImageModality
+    from vqcodec.bench.modality import MODALITIES
     from vqcodec.bench.reference_curves import available_reference_sets
     from vqcodec.bench.report import write_outputs
     from vqcodec.bench.runner import BenchConfig, run_bench
@@ -74,17 +89,18 @@ def image(data: Path, codecs: str, out: Path, device: str, limit: int | None, wo
         raise click.ClickException("--codecs is empty")
     if unknown := check_specs(specs):
         raise click.ClickException(f"unknown codec(s) {', '.join(unknown)}; see `vqcodec bench codecs`")
-    anchor = anchor or ("jpeg" if "jpeg" in specs else specs[0])
+    anchor = anchor or (default_anchor if default_anchor in specs else specs[0])
     if anchor not in specs:
         raise click.ClickException(f"anchor {anchor!r} is not among --codecs")
     if device == "cuda" and not torch.cuda.is_available():
         raise click.ClickException("--device cuda requested but CUDA is not available")
     if not data.is_dir():
         raise click.ClickException(f"data folder {data} does not exist or is not a folder")
-    modality = ImageModality()
+    modality = MODALITIES[modality_name]()
     items = modality.list_items(data, limit)
     if not items:
-        raise click.ClickException(f"no images ({', '.join(modality.extensions)}) in {data}")
+        noun = what.split(" (")[0]
+        raise click.ClickException(f"no {noun} ({', '.join(modality.extensions)}) in {data}")
     _check_out_dir(out, force)
     dataset = data.resolve().name
     refs = dataset if references == "auto" else (None if references == "none" else references)
@@ -92,7 +108,8 @@ def image(data: Path, codecs: str, out: Path, device: str, limit: int | None, wo
         if references != "auto":
             raise click.ClickException(f"no reference curves for {refs!r}; have {available_reference_sets()}")
         refs = None
-    cmd = _command_line(data, specs, out, device, limit, workers, anchor, repeats, threads, references)
+    cmd = _command_line(modality_name, data, specs, out, device, limit, workers, anchor, repeats, threads,
+                        references)
     try:
         cfg = BenchConfig(device=device, repeats=repeats, workers=workers, threads=threads)
         result = run_bench(modality, items, specs, cfg, dataset=dataset, command=cmd)
@@ -101,6 +118,10 @@ def image(data: Path, codecs: str, out: Path, device: str, limit: int | None, wo
         raise click.ClickException(str(e)) from None
     for p in written:
         click.echo(str(p))
+
+
+image = _bench_command("image", _DEFAULT_IMAGE_CODECS, "jpeg", "images")
+speech = _bench_command("speech", "opus,opus-ogg,codec2,mp3", "opus", "speech recordings (searched recursively)")
 
 
 @command.command("report")

@@ -163,22 +163,53 @@ class NetConfig(ConfigMixin):
 
 
 @dataclass(frozen=True)
+class SynthConfig(ConfigMixin):
+    """The source-filter (harmonic-plus-noise) front end of a 1-D speech model (``vqcodec.nn.speech``).
+
+    With it, ``NetConfig.strides`` is ``(hop, down)``: one analysis/synthesis frame every ``hop`` samples and one
+    latent vector every ``down`` frames; ``hidden``, ``num_res_blocks``, ``res_kernel`` and ``dilation_base`` shape
+    the frame-rate networks.
+
+    Attributes:
+        n_mels, n_fft: the encoder's log-mel analysis.
+        bins: mel-spaced bands of the decoder's harmonic and noise filters.
+        synth_fft: frame length of the synthesizer's STFT filtering.
+        f0_min, f0_max: pitch range (Hz) of the tracker and of the decoder.
+    """
+
+    n_mels: int = 80
+    n_fft: int = 1024
+    bins: int = 64
+    synth_fft: int = 512
+    f0_min: float = 50.0
+    f0_max: float = 500.0
+
+    def __post_init__(self) -> None:
+        if min(self.n_mels, self.bins) < 1 or self.synth_fft < 16 or not 0 < self.f0_min < self.f0_max:
+            raise ValueError("SynthConfig: n_mels, bins >= 1, synth_fft >= 16 and 0 < f0_min < f0_max are required")
+
+
+@dataclass(frozen=True)
 class VQVAEConfig(ConfigMixin):
     """A VQ-VAE: ``net`` encoder/decoder around a (residual) vector quantizer ``vq``.
 
     Attributes:
         recon_loss: the reconstruction term of its training loss (``l2`` or ``l1``).
         sample_rate: audio models: the sample rate (Hz) of the waveform they code; 0 for images and video.
+        synth: a source-filter speech front end instead of the convolutional encoder/decoder (1-D only).
     """
 
     net: NetConfig = field(default_factory=NetConfig)
     vq: VQConfig = field(default_factory=VQConfig)
     recon_loss: Literal["l2", "l1"] = "l2"
     sample_rate: int = 0
+    synth: SynthConfig | None = None
 
     def __post_init__(self) -> None:
         if self.sample_rate < 0 or (self.sample_rate and self.net.dims != 1):
             raise ValueError("VQVAEConfig: sample_rate is for 1-D (audio) models and must be >= 0")
+        if self.synth is not None and (self.net.dims != 1 or len(self.net.strides) != 2 or self.net.in_channels != 1):
+            raise ValueError("VQVAEConfig: a synth front end needs dims 1, in_channels 1 and strides (hop, down)")
 
 
 @dataclass(frozen=True)

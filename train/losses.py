@@ -120,5 +120,23 @@ class AudioDistortion(Distortion):
 
     def item_metrics(self, x_hat: Tensor, x: Tensor) -> dict[str, list[float]]:
         pairs = [(x[i, 0], x_hat[i, 0].clamp(-1, 1)) for i in range(x.shape[0])]
-        return {"si_sdr": [si_sdr(ref, test) for ref, test in pairs],
-                "neg_mel_dist": [-log_mel_distance(ref, test, self.sample_rate) for ref, test in pairs]}
+        out = {"si_sdr": [si_sdr(ref, test) for ref, test in pairs],
+               "neg_mel_dist": [-log_mel_distance(ref, test, self.sample_rate) for ref, test in pairs]}
+        scores = [_pesq(ref, test, self.sample_rate) for ref, test in pairs]
+        if all(v is not None for v in scores):
+            out["pesq"] = scores  # type: ignore[assignment]
+        return out
+
+
+def _pesq(ref: Tensor, test: Tensor, rate: int) -> float | None:
+    """Wideband PESQ (ITU-T P.862.2) of a 16 kHz pair, or None without the ``pesq`` package or speech in ``ref``."""
+    if rate != 16000:
+        return None
+    try:
+        from pesq import pesq
+    except ImportError:
+        return None
+    try:
+        return float(pesq(16000, ref.double().numpy(), test.double().numpy(), "wb"))
+    except Exception:  # noqa: BLE001 - pesq raises its own types for silent or too short signals
+        return None

@@ -47,11 +47,13 @@ class VQVAETask(Task):
             self.model.encoder.eval(), self.model.decoder.eval()
         out = self.forward_module(x)
         recon, terms = self.distortion(out.x_hat, x)
-        loss = recon + out.commit_loss + out.codebook_loss
+        aux = out.aux_loss if out.aux_loss is not None else recon.new_zeros(())
+        loss = recon + out.commit_loss + out.codebook_loss + aux
         return loss, {
             "loss": float(loss.detach()),
             **terms,
             "commit": float(out.commit_loss.detach()),
+            "pitch": float(aux.detach()),
             "perplexity": out.perplexity,
             "dead": out.dead_fraction,
         }

@@ -117,6 +117,18 @@ def _read_ascii(r: Reader, what: str, limit: int) -> str:
         raise CorruptStreamError(f"invalid header: {what} is not ASCII") from None
 
 
+def read_media_fields(r: Reader) -> tuple[tuple[int, ...], int, tuple[int, int]]:
+    """``u8 flags | u8 n + v[n] shape | [v sample rate] | [v fps numerator, v denominator]`` (both versions)."""
+    flags = r.u8("flags")
+    check(flags < 4, "flags")
+    rank = r.u8("shape rank")
+    check(1 <= rank <= 5, "shape rank")
+    shape = tuple(r.varint("shape", MAX_DIM) for _ in range(rank))
+    rate = r.varint("sample rate", MAX_SAMPLE_RATE) if flags & 1 else 0
+    fps = (r.varint("frame rate", MAX_SAMPLE_RATE), r.varint("frame rate", MAX_SAMPLE_RATE)) if flags & 2 else (0, 1)
+    return shape, rate, fps
+
+
 def unpack(r: Reader) -> Header:
     """Parse a header from ``r``; every count and size is bounded before it is used."""
     model = _read_ascii(r, "model name", MAX_NAME_BYTES)
@@ -126,13 +138,7 @@ def unpack(r: Reader) -> Header:
     kind = _read_ascii(r, "codec kind", MAX_KIND_BYTES)
     if kind not in FIELDS:
         raise UnsupportedVersionError(f"unknown codec kind {kind!r} (this build reads {', '.join(FIELDS)})")
-    flags = r.u8("flags")
-    check(flags < 4, "flags")
-    rank = r.u8("shape rank")
-    check(1 <= rank <= 5, "shape rank")
-    shape = tuple(r.varint("shape", MAX_DIM) for _ in range(rank))
-    rate = r.varint("sample rate", MAX_SAMPLE_RATE) if flags & 1 else 0
-    fps = (r.varint("frame rate", MAX_SAMPLE_RATE), r.varint("frame rate", MAX_SAMPLE_RATE)) if flags & 2 else (0, 1)
+    shape, rate, fps = read_media_fields(r)
     axes = r.u8("padding rank")
     check(1 <= axes <= 3, "padding rank")
     padding = tuple(r.varint("padding", MAX_PADDING) for _ in range(axes))

@@ -17,7 +17,7 @@ import struct
 
 from vqcodec.bitstream.errors import UnsupportedVersionError
 from vqcodec.bitstream.fields import MAX_BATCH, MAX_LATENT_INDICES, VQFields, check
-from vqcodec.bitstream.header import CODERS, MAX_DIM, MAX_NAME_BYTES, MAX_PADDING, MAX_SAMPLE_RATE, MODALITIES, Header
+from vqcodec.bitstream.header import CODERS, MAX_NAME_BYTES, MAX_PADDING, MODALITIES, Header, read_media_fields
 from vqcodec.bitstream.varint import Reader
 
 
@@ -31,13 +31,7 @@ def unpack_v1(r: Reader) -> Header:
     kind = r.u8("codec kind")
     if kind != 0:
         raise UnsupportedVersionError(f"version-1 codec kind code {kind} is not supported")
-    flags = r.u8("flags")
-    check(flags < 4, "flags")
-    ndim = r.u8("shape rank")
-    check(1 <= ndim <= 5, "shape rank")
-    shape = tuple(r.varint("shape", MAX_DIM) for _ in range(ndim))
-    rate = r.varint("sample rate", MAX_SAMPLE_RATE) if flags & 1 else 0
-    fps = (r.varint("frame rate", MAX_SAMPLE_RATE), r.varint("frame rate", MAX_SAMPLE_RATE)) if flags & 2 else (0, 1)
+    shape, rate, fps = read_media_fields(r)
     dims = r.u8("grid rank")
     check(1 <= dims <= 3, "grid rank")
     batch = r.varint("batch", MAX_BATCH)

@@ -24,6 +24,7 @@ from vqcodec.kinds import KindSpec, register_kind
 from vqcodec.media.tiler import Tiling, tiled_apply
 from vqcodec.models.base import CodecModel, Encoded, QualityLevel
 from vqcodec.models.vqvae import VQVAE, VQVAEOutput
+from vqcodec.nn.speech import SYNTH_CHUNK_FRAMES, SpeechDecoder
 from vqcodec.priors import build_prior
 from vqcodec.priors.base import IndexPrior
 
@@ -91,7 +92,11 @@ class VQCodec(CodecModel):
         """``x_hat (1, C, *grid)`` from indices ``(1, *grid/s, q)``; tiled decoder."""
         z_q = self.vqvae.quantizer.decode(indices.to(device), stages=indices.shape[-1])
         plan = (tiling or _whole(z_q, self.vqvae.stride)).scaled(self.strides)
-        return tiled_apply(self.vqvae.decoder, z_q, plan, up=self.vqvae.stride)
+        decoder = self.vqvae.decoder
+        if isinstance(decoder, SpeechDecoder):  # frame controls in tiles, then one phase-continuous synthesis
+            controls = tiled_apply(decoder.controls, z_q, plan, up=self.config.model.net.strides[1])
+            return decoder.synthesize(controls, chunk_frames=SYNTH_CHUNK_FRAMES)
+        return tiled_apply(decoder, z_q, plan, up=self.vqvae.stride)
 
     def compress(self, x: Tensor, quality: int, tiling: Tiling | None = None, group: int = 0) -> Encoded:
         """Entropy-code ``x (1, C, *grid)`` at ``quality`` stages; ``group``: prior tiles along the first latent axis

@@ -11,11 +11,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from vqcodec.config import VQVAEConfig
 from vqcodec.nn import Decoder, Encoder
+from vqcodec.nn.speech import SpeechDecoder, SpeechEncoder, supervision_loss
 from vqcodec.quantizers import GRID_RESIDUAL_VQ
 
 
@@ -31,6 +33,8 @@ class VQVAEOutput:
         loss: ``recon_loss + commit_loss + codebook_loss``.
         bits: rate estimate in bits for the batch under a uniform index distribution (a prior lowers it).
         perplexity, dead_fraction: codebook usage statistics.
+        aux_loss: the speech front end's supervision of pitch, voicing and envelope (zero for convolutional
+            models); part of ``loss``.
     """
 
     x_hat: Tensor
@@ -42,6 +46,7 @@ class VQVAEOutput:
     bits: float
     perplexity: float
     dead_fraction: float
+    aux_loss: Tensor | None = None
 
 
 class VQVAE(nn.Module):
@@ -51,9 +56,16 @@ class VQVAE(nn.Module):
         super().__init__()
         self.config = config
         dim = config.vq.codebook_dim
-        self.encoder = Encoder(config.net, dim)
+        self.encoder: nn.Module
+        self.decoder: nn.Module
+        if config.synth is not None:
+            rate = config.sample_rate or 16000
+            self.encoder = SpeechEncoder(config.net, config.synth, rate, dim)
+            self.decoder = SpeechDecoder(config.net, config.synth, rate, dim)
+        else:
+            self.encoder = Encoder(config.net, dim)
+            self.decoder = Decoder(config.net, dim)
         self.quantizer = GRID_RESIDUAL_VQ[config.net.dims](config.vq)
-        self.decoder = Decoder(config.net, dim)
 
     @property
     def stride(self) -> int:
@@ -70,8 +82,20 @@ class VQVAE(nn.Module):
     def forward(self, x: Tensor, stages: int | None = None) -> VQVAEOutput:
         """Reconstruct ``x (B, C, *grid)`` through the quantizer; trains the codebook in training mode."""
         self._check(x)
-        q = self.quantizer(self.encoder(x), stages=stages) if stages else self.quantizer(self.encoder(x))
-        x_hat = self.decoder(q.z_q)
+        aux = x.new_zeros(())
+        if isinstance(self.encoder, SpeechEncoder):
+            features, f0, periodicity = self.encoder.analyze(x)
+            z_e = self.encoder.net(features)
+        else:
+            z_e = self.encoder(x)
+        q = self.quantizer(z_e, stages=stages) if stages else self.quantizer(z_e)
+        if isinstance(self.decoder, SpeechDecoder):
+            controls = self.decoder.controls(q.z_q)
+            offset = int(torch.randint(0, 1 << 30, ())) if self.training else 0
+            x_hat = self.decoder.synthesize(controls, noise_offset=offset)
+            aux = supervision_loss(controls, self.decoder, x, f0, periodicity)
+        else:
+            x_hat = self.decoder(q.z_q)
         recon = F.mse_loss(x_hat, x) if self.config.recon_loss == "l2" else F.l1_loss(x_hat, x)
         used = int((q.indices >= 0).sum())
         return VQVAEOutput(
@@ -80,10 +104,11 @@ class VQVAE(nn.Module):
             recon_loss=recon,
             commit_loss=q.commit_loss,
             codebook_loss=q.codebook_loss,
-            loss=recon + q.commit_loss + q.codebook_loss,
+            loss=recon + q.commit_loss + q.codebook_loss + aux,
             bits=used * math.log2(self.config.vq.codebook_size),
             perplexity=q.perplexity,
             dead_fraction=q.dead_fraction,
+            aux_loss=aux,
         )
 
     def encode(self, x: Tensor, stages: int | None = None) -> Tensor:
