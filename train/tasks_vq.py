@@ -155,6 +155,9 @@ class PriorTask(Task):
                 total[q - 1] += float(self._bits(self.model, idx[..., :q])) * idx[..., :q].numel()
         self.model.train(was)
         out = {f"bpp_{q}": total[q - 1] / max(pixels, 1) for q in range(1, stages + 1)}
+        rate = self.base.config.sample_rate
+        if rate:  # audio: bits per sample -> kbps
+            out.update({f"kbps_{q}": out[f"bpp_{q}"] * rate / 1000 for q in range(1, stages + 1)})
         n_idx = pixels / self.base.stride ** self.base.config.net.dims * stages
         out["bits_per_index"] = total[-1] / max(n_idx, 1)
         return out
@@ -237,6 +240,8 @@ def build_task(cfg: Any, distributed: bool) -> Task:
     with ``init_from`` the model config comes from that file."""
     if cfg.stage == "prior":
         base = load_base_vqvae(cfg.base_model)
+        if cfg.modality == "audio" and not base.config.sample_rate:  # a stage-1 checkpoint: the run's rate
+            base.config = dataclasses.replace(base.config, sample_rate=cfg.sample_rate)
         return PriorTask(prior_config_for(base, cfg.model), base)
     model_dict = cfg.model
     if cfg.init_from:

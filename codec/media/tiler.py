@@ -10,7 +10,7 @@ equals the untiled output up to float rounding, so tiles leave no seams.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from torch import Tensor
@@ -65,3 +65,16 @@ def tiled_apply(fn: Callable[[Tensor], Tensor], x: Tensor, tiling: Tiling, up: i
         out[tuple(dst)] = y[tuple(src)]
     assert out is not None
     return out
+
+
+def tiled_pieces(fn: Callable[[Tensor], Tensor], x: Tensor, tiling: Tiling, up: int = 1) -> Iterator[Tensor]:
+    """The output of ``fn`` over a 1-D grid ``x (B, C, T)``, tile after tile in time order (the cores only, each
+    computed with ``tiling.margin`` of context): what :func:`tiled_apply` would concatenate, for a consumer that
+    streams (the speech synthesizer), so the whole output never has to exist at once."""
+    if x.dim() != 3:
+        raise ValueError(f"tiled_pieces takes a 1-D grid (B, C, T), got {tuple(x.shape)}")
+    (core,), (margin,) = tiling.core, tiling.margin
+    length = x.shape[2]
+    for lo, hi in _spans(length, core):
+        a, b = max(0, lo - margin), min(length, hi + margin)
+        yield fn(x[:, :, a:b])[:, :, (lo - a) * up : (hi - a) * up]

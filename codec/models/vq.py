@@ -21,7 +21,7 @@ from vqcodec.bitstream.fields import KindFields, VQFields
 from vqcodec.config import VQCodecConfig
 from vqcodec.entropy.coder import decode_indices, encode_indices
 from vqcodec.kinds import KindSpec, register_kind
-from vqcodec.media.tiler import Tiling, tiled_apply
+from vqcodec.media.tiler import Tiling, tiled_apply, tiled_pieces
 from vqcodec.models.base import CodecModel, Encoded, QualityLevel
 from vqcodec.models.vqvae import VQVAE, VQVAEOutput
 from vqcodec.nn.speech import SYNTH_CHUNK_FRAMES, SpeechDecoder
@@ -93,9 +93,11 @@ class VQCodec(CodecModel):
         z_q = self.vqvae.quantizer.decode(indices.to(device), stages=indices.shape[-1])
         plan = (tiling or _whole(z_q, self.vqvae.stride)).scaled(self.strides)
         decoder = self.vqvae.decoder
-        if isinstance(decoder, SpeechDecoder):  # frame controls in tiles, then one phase-continuous synthesis
-            controls = tiled_apply(decoder.controls, z_q, plan, up=self.config.model.net.strides[1])
-            return decoder.synthesize(controls, chunk_frames=SYNTH_CHUNK_FRAMES)
+        if isinstance(decoder, SpeechDecoder):  # frame controls tile by tile into one phase-continuous synthesis
+            stream = decoder.stream(z_q.shape[0], SYNTH_CHUNK_FRAMES)
+            pieces = tiled_pieces(decoder.controls, z_q, plan, up=self.config.model.net.strides[1])
+            wave = torch.cat([*(stream.push(c) for c in pieces), stream.finish()], dim=-1)
+            return wave[..., : z_q.shape[-1] * self.vqvae.stride]
         return tiled_apply(decoder, z_q, plan, up=self.vqvae.stride)
 
     def compress(self, x: Tensor, quality: int, tiling: Tiling | None = None, group: int = 0) -> Encoded:

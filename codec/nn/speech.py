@@ -23,7 +23,7 @@ from torch import Tensor, nn
 
 from vqcodec.config import NetConfig, SynthConfig
 from vqcodec.nn.blocks import ResBlock, conv, downsample, upsample
-from vqcodec.nn.synth import Synthesizer, pitch
+from vqcodec.nn.synth import Synthesizer, SynthStream, pitch
 from vqcodec.spectral import mel_filterbank, mel_spectrogram
 
 HARMONIC_BIAS = 3.0
@@ -90,20 +90,40 @@ class SpeechDecoder(nn.Module):
         f0 = s.f0_min * (s.f0_max / s.f0_min) ** torch.sigmoid(controls[:, 0])
         return f0, controls[:, 1]
 
-    def synthesize(self, controls: Tensor, chunk_frames: int = 0, noise_offset: int = 0) -> Tensor:
-        """The waveform ``(B, 1, F * hop)`` of frame controls ``(B, 2 + 2 * bins, F)``."""
+    def synth_inputs(self, controls: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """``(f0, voicing, harmonic, noise)`` synthesizer inputs of frame controls ``(B, 2 + 2 * bins, F)``."""
         b = self.synth_config.bins
         f0, voicing = self.f0_voicing(controls)
         amplitude = torch.exp(controls[:, 2 : 2 + b].clamp(-16.0, 6.0))  # band amplitudes (sqrt of band energy)
         harmonic = torch.sigmoid(voicing)[:, None] * torch.sigmoid(controls[:, 2 + b :] + HARMONIC_BIAS)
-        ones = torch.ones_like(voicing)
-        wave = self.synthesizer.synthesize(f0.detach(), ones, amplitude * harmonic, amplitude * (1 - harmonic),
-                                           controls.shape[-1] * self.hop, chunk_frames, noise_offset)
+        return f0.detach(), torch.ones_like(voicing), amplitude * harmonic, amplitude * (1 - harmonic)
+
+    def synthesize(self, controls: Tensor, chunk_frames: int = 0, noise_offset: int = 0) -> Tensor:
+        """The waveform ``(B, 1, F * hop)`` of frame controls ``(B, 2 + 2 * bins, F)``."""
+        wave = self.synthesizer.synthesize(*self.synth_inputs(controls), controls.shape[-1] * self.hop, chunk_frames,
+                                           noise_offset)
         return wave[:, None]
+
+    def stream(self, batch: int, chunk_frames: int = 0) -> _ControlStream:
+        """A streaming synthesis of controls pushed piece by piece (see :class:`vqcodec.nn.synth.SynthStream`)."""
+        return _ControlStream(self, SynthStream(self.synthesizer, batch, chunk_frames))
 
     def forward(self, z: Tensor) -> Tensor:
         offset = int(torch.randint(0, 1 << 30, ())) if self.training else 0
         return self.synthesize(self.controls(z), noise_offset=offset)
+
+
+class _ControlStream:
+    """Frame controls in, waveform samples ``(B, 1, n)`` out, for :meth:`SpeechDecoder.stream`."""
+
+    def __init__(self, decoder: SpeechDecoder, stream: SynthStream) -> None:
+        self.decoder, self.stream = decoder, stream
+
+    def push(self, controls: Tensor) -> Tensor:
+        return self.stream.push(*self.decoder.synth_inputs(controls))[:, None]
+
+    def finish(self) -> Tensor:
+        return self.stream.finish()[:, None]
 
 
 def band_amplitudes(x: Tensor, decoder: SpeechDecoder) -> Tensor:

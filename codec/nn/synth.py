@@ -86,33 +86,12 @@ class Synthesizer:
                    chunk_frames: int = 0, noise_offset: int = 0) -> Tensor:
         """Waveform ``(B, length)`` from frame controls ``f0, voicing (B, F)`` and band amplitudes ``(B, bins, F)``.
 
-        ``chunk_frames`` > 0 synthesises that many frames at a time (bounded memory, the same result up to float
-        rounding); ``noise_offset`` shifts the noise sequence (training draws it at random).
+        ``chunk_frames`` > 0 synthesises that many frames at a time (the same result up to float rounding);
+        ``noise_offset`` shifts the noise sequence (training draws it at random).
         """
-        b, frames = f0.shape
-        half, hop = self.n_fft // 2, self.hop
-        size = chunk_frames if chunk_frames > 0 else frames
-        total = (frames - 1) * hop + self.n_fft
-        out = torch.zeros(b, total, dtype=harmonic.dtype, device=harmonic.device)
-        window = self.window.to(harmonic.device, harmonic.dtype)
-        phase = torch.zeros(b, dtype=torch.float64, device=f0.device)
-        tail = torch.zeros(b, 0, dtype=f0.dtype, device=f0.device)
-        generated = -half  # excitation exists for samples [-half, generated)
-        for lo in range(0, frames, size):
-            hi = min(lo + size, frames)
-            need = (hi - 1) * hop + half  # end (exclusive) of the last frame's window
-            e_new, phase = self._excitation(f0, generated, need - generated, phase)
-            excitation = torch.cat([tail, e_new], dim=1)  # samples [lo * hop - half, need)
-            generated = need
-            start = lo * hop - half
-            u = hashed_noise(start, need - start, noise_offset).to(excitation.device, excitation.dtype)
-            u = u[None].expand(b, -1)
-            y = self._filtered(excitation, u, voicing[:, lo:hi], harmonic[:, :, lo:hi], noise[:, :, lo:hi], window)
-            span = (hi - lo - 1) * hop + self.n_fft
-            out[:, lo * hop : lo * hop + span] += _overlap_add(y, hop, span)
-            tail = excitation[:, (hi - lo) * hop :]
-        norm = _overlap_add((window**2).expand(1, frames, -1), hop, total)[0]
-        return (out / norm.clamp_min(1e-3))[:, half : half + length]
+        stream = SynthStream(self, f0.shape[0], chunk_frames, noise_offset)
+        head = stream.push(f0, voicing, harmonic, noise)
+        return torch.cat([head, stream.finish()], dim=1)[:, :length]
 
     def _filtered(self, e: Tensor, u: Tensor, voicing: Tensor, harmonic: Tensor, noise: Tensor,
                   window: Tensor) -> Tensor:
@@ -126,6 +105,91 @@ class Synthesizer:
         gain_e = torch.matmul(harmonic.transpose(1, 2) * norm_e * voicing[..., None], spread.T)
         gain_u = torch.matmul(noise.transpose(1, 2) * norm_u, spread.T)
         return torch.fft.irfft(spec_e * gain_e + spec_u * gain_u, n=self.n_fft) * window
+
+
+class SynthStream:
+    """Synthesis of frame controls pushed in pieces, with bounded memory: the harmonic phase, the excitation's
+    tail and the pending overlap-add are carried from piece to piece, so the samples equal one-shot synthesis up to
+    float rounding. ``push`` returns the samples that no later frame touches; ``finish`` the rest."""
+
+    def __init__(self, synth: Synthesizer, batch: int, chunk_frames: int = 0, noise_offset: int = 0) -> None:
+        self.s, self.batch, self.chunk, self.offset = synth, batch, chunk_frames, noise_offset
+        self.half = synth.n_fft // 2
+        self.buf: list[Tensor] = []  # controls (f0, voicing, harmonic, noise) of frames [base, base + n)
+        self.base = 0
+        self.next = 0  # first frame not yet synthesised
+        self.phase: Tensor | None = None
+        self.tail: Tensor | None = None  # excitation of samples [next * hop - half, generated)
+        self.generated = -self.half
+        self.pending: Tensor | None = None  # overlap-add sums of samples [next * hop - half, ...)
+        self.emitted = 0
+
+    def _frames(self) -> int:
+        return self.base + (self.buf[0].shape[-1] if self.buf else 0)
+
+    def push(self, f0: Tensor, voicing: Tensor, harmonic: Tensor, noise: Tensor) -> Tensor:
+        """Add frames; synthesise every frame whose window's pitch is known (it is interpolated between frames,
+        and a window reaches ``n_fft / 2`` samples past its frame)."""
+        new = [f0, voicing, harmonic, noise]
+        self.buf = new if not self.buf else [torch.cat([a, b], dim=-1) for a, b in zip(self.buf, new)]
+        return self._run(self._frames() - (self.half // self.s.hop + 2))
+
+    def finish(self) -> Tensor:
+        """The remaining samples, the last frame's window included."""
+        out = self._run(self._frames(), final=True)
+        if self.pending is None:
+            return out
+        rest = self._normalised(self.pending, self.next * self.s.hop - self.half, self._frames() - 1)
+        return torch.cat([out, rest], dim=1)
+
+    def _run(self, upto: int, final: bool = False) -> Tensor:
+        outs = []
+        size = self.chunk if self.chunk > 0 else max(1, upto - self.next)
+        while self.next < upto:
+            hi = min(self.next + size, upto)
+            outs.append(self._synth(self.next, hi, final))
+        return torch.cat(outs, dim=1) if outs else torch.zeros(self.batch, 0, dtype=self.buf[0].dtype)
+
+    def _synth(self, lo: int, hi: int, final: bool) -> Tensor:
+        s, hop, half = self.s, self.s.hop, self.half
+        f0, voicing, harmonic, noise = (t[..., lo - self.base : hi - self.base] for t in self.buf)
+        need = (hi - 1) * hop + half
+        f0_all = self.buf[0][:, max(0, lo - 1 - self.base) :]
+        first = max(0, lo - 1 - self.base) + self.base
+        phase = self.phase if self.phase is not None else torch.zeros(self.batch, dtype=torch.float64)
+        e_new, self.phase = s._excitation(f0_all, self.generated - first * hop, need - self.generated, phase)
+        excitation = e_new if self.tail is None else torch.cat([self.tail, e_new], dim=1)
+        self.generated = need
+        start = lo * hop - half
+        u = hashed_noise(start, need - start, self.offset).to(excitation.device, excitation.dtype)
+        window = s.window.to(harmonic.device, harmonic.dtype)
+        y = s._filtered(excitation, u[None].expand(self.batch, -1), voicing, harmonic, noise, window)
+        span = (hi - lo - 1) * hop + s.n_fft
+        added = _overlap_add(y, hop, span)
+        if self.pending is not None:
+            added[:, : self.pending.shape[1]] += self.pending
+        done = (hi - lo) * hop  # samples [start, start + done) are final now
+        self.pending, self.tail, self.next = added[:, done:], excitation[:, done:], hi
+        self.buf = [t[..., hi - 1 - self.base :] for t in self.buf]  # keep one frame of history for the pitch
+        self.base = hi - 1
+        return self._normalised(added[:, :done], start, hi - 1)
+
+    def _normalised(self, sums: Tensor, start: int, last: int) -> Tensor:
+        """``sums`` of samples ``[start, start + n)`` divided by the squared windows of frames ``0 .. last`` that
+        cover each sample; samples before ``emitted`` (the first window's left half) are dropped."""
+        hop, n_fft, half = self.s.hop, self.s.n_fft, self.half
+        n = torch.arange(start, start + sums.shape[1])
+        window2 = self.s.window.to(sums.dtype) ** 2
+        norm = torch.zeros(sums.shape[1], dtype=sums.dtype)
+        top = torch.div(n + half, hop, rounding_mode="floor")
+        for k in range(-(-n_fft // hop) + 1):
+            t = top - k
+            at = n + half - t * hop
+            ok = (t >= 0) & (t <= last) & (at >= 0) & (at < n_fft)
+            norm += torch.where(ok, window2[at.clamp(0, n_fft - 1)], torch.zeros((), dtype=sums.dtype))
+        keep = max(0, self.emitted - start)
+        self.emitted = max(self.emitted, start + sums.shape[1])
+        return (sums / norm.clamp_min(1e-3))[:, keep:]
 
 
 def _overlap_add(frames: Tensor, hop: int, length: int) -> Tensor:
