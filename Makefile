@@ -24,7 +24,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 demo: $(STAMP)
-	$(VENV)/bin/vqcodec demo
+	$(VENV)/bin/vqcodec demo --force
 
 lint: $(STAMP)
 	$(PY) -m pip install -q ruff mypy

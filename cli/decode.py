@@ -58,13 +58,7 @@ def command(inputs: tuple[str, ...], output: str | None, outdir: str | None, mod
     from vqcodec.api import decode, read_header
     from vqcodec.registry import load_model
 
-    headers = {}
-    for src in inputs:
-        if src != "-":
-            with one_line_errors(f"{src}: "):
-                headers[src] = read_header(read_input(src))
-    names = [Path(src).stem + ".decoded" + DEFAULT_SUFFIX.get(headers[src].modality, ".out") if src in headers
-             else "-" for src in inputs]
+    names = [Path(src).stem + ".decoded" + _default_suffix(src) for src in inputs]
     outs = plan_outputs(inputs, output, outdir, names, force)
     with one_line_errors():
         model = load_model(model_path) if model_path else None
@@ -75,14 +69,26 @@ def command(inputs: tuple[str, ...], output: str | None, outdir: str | None, mod
         data = read_input(src)
         header = read_header(data)
         _check_suffix(dst, header.modality)
-        decoded, secs = timed(lambda: decode(data, model, dev))
-        media = _resampled(decoded.media, decoded.header, target)
+        decoded, secs = timed(lambda: decode(data, model, dev, target))
+        media = decoded.media
         _write(media, dst)
         if not quiet:
             echo_err(f"{src} -> {dst}: {describe_media(media)}, model {header.model}, quality {header.quality}, "
                      f"{secs:.2f} s")
 
     run_all(list(zip(inputs, outs)), quiet, "decode", one)
+
+
+def _default_suffix(src: str) -> str:
+    """The output suffix for the modality ``src``'s header names (an unreadable file is reported when decoded)."""
+    from vqcodec.api import read_header
+
+    if src == "-":
+        return ""
+    try:
+        return DEFAULT_SUFFIX.get(read_header(read_input(src)).modality, "")
+    except (ValueError, OSError, click.ClickException):
+        return ""
 
 
 def _rate(text: str | None) -> int | str | None:
@@ -101,23 +107,6 @@ def _check_suffix(dst: str, modality: str) -> None:
         allowed = " ".join(s or "(a folder)" for s in OUTPUT_SUFFIXES.get(modality, ()))
         raise ValueError(f"this file holds {'an' if modality[0] in 'aeiou' else 'a'} {modality}; "
                          f"write it as one of {allowed}, not {suffix or 'a folder'}")
-
-
-def _resampled(media, header, target):  # type: ignore[no-untyped-def]
-    import torch
-
-    from vqcodec.media.audio import resample
-    from vqcodec.media.types import Audio
-
-    if not isinstance(media, Audio) or target is None:
-        return media
-    rate = header.sample_rate if target == "input" else int(target)
-    samples = resample(media.samples, media.sample_rate, rate)
-    if target == "input":  # exactly the input's length at its own rate
-        length = header.shape[1]
-        samples = samples[:, :length]
-        samples = torch.nn.functional.pad(samples, (0, length - samples.shape[1]))
-    return Audio(samples.contiguous(), rate)
 
 
 def _write(media, dst: str) -> None:  # type: ignore[no-untyped-def]

@@ -19,9 +19,10 @@ CASES = {"image": SAMPLES / "photo.png", "audio": SAMPLES / "speech_a.flac"}
               help="Folder for the .vq files and the decoded samples (created if missing).")
 @click.option("-q", "--quality", type=int, help="Quality level for --model's modality (default: the model's).")
 @click.option("-m", "--model", "model_name", help="Model name or path used for its modality instead of the built-in.")
-def command(out: str, quality: int | None, model_name: str | None) -> None:
+@click.option("-f", "--force", is_flag=True, help="Replace outputs left in --out by an earlier demo.")
+def command(out: str, quality: int | None, model_name: str | None, force: bool) -> None:
     """Encode and decode the bundled photo and utterance with each modality's built-in model (or --model):
-    prints rate, quality metrics, encode/decode seconds and the output paths."""
+    prints rate, quality metrics, encode/decode seconds and the output paths. -q applies to --model's modality."""
     from vqcodec.fileio import WriteError
     from vqcodec.registry import DEFAULT_MODELS, load_model
 
@@ -32,6 +33,10 @@ def command(out: str, quality: int | None, model_name: str | None) -> None:
         except OSError as exc:
             raise WriteError(f"cannot write {folder}: {(exc.strerror or str(exc)).lower()}") from None
         override = load_model(model_name) if model_name else None
+        existing = [p for s in CASES.values() for p in (folder / f"{s.stem}.vq", folder / f"{s.stem}.decoded.png",
+                                                        folder / f"{s.stem}.decoded.wav") if p.exists()]
+        if existing and not force:
+            raise click.ClickException(f"{existing[0]} exists (use --force to replace the demo's outputs)")
     ran = 0
     for modality, sample in CASES.items():
         model = override if override is not None and _modality(override) == modality else None
@@ -77,11 +82,13 @@ def _save(media, stem: Path) -> Path:  # type: ignore[no-untyped-def]
     from vqcodec.media.types import Audio, Image
 
     if isinstance(media, Image):
-        atomic_write_bytes(stem.with_suffix(".png"), encode_image(media.pixels, "PNG"))
-        return stem.with_suffix(".png")
+        path = stem.parent / f"{stem.name}.png"
+        atomic_write_bytes(path, encode_image(media.pixels, "PNG"))
+        return path
     assert isinstance(media, Audio)
-    atomic_write_bytes(stem.with_suffix(".wav"), encode_audio(media.samples, media.sample_rate, "WAV"))
-    return stem.with_suffix(".wav")
+    path = stem.parent / f"{stem.name}.wav"
+    atomic_write_bytes(path, encode_audio(media.samples, media.sample_rate, "WAV"))
+    return path
 
 
 def _metrics(ref, test) -> str:  # type: ignore[no-untyped-def]

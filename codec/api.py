@@ -19,8 +19,8 @@ from typing import TypeAlias
 from vqcodec.bitstream import container
 from vqcodec.bitstream.errors import ModelMismatchError
 from vqcodec.bitstream.header import Header
-from vqcodec.media.adapters import ADAPTERS, DIMS_TO_MODALITY, Geometry, ModalityAdapter, adapter_for
-from vqcodec.media.types import Media
+from vqcodec.media.adapters import ADAPTERS, DIMS_TO_MODALITY, AudioAdapter, Geometry, ModalityAdapter, adapter_for
+from vqcodec.media.types import Audio, Media
 from vqcodec.models.base import CodecModel, Encoded
 from vqcodec.registry import BUILTIN, LoadedModel, builtin_model, default_model, default_quality, load_model
 from vqcodec.threads import torch_threads
@@ -95,7 +95,7 @@ def encode(media: Media, model: ModelRef = None, quality: int | None = None, dev
     codec.check_quality(q)
     prepared = adapter.prepare(media, geometry(codec))
     with _threads():
-        enc = codec.compress(prepared.x.to(device), q, adapter.tiling, adapter.prior_group)
+        enc = codec.compress(prepared.x.to(device), q, adapter.plan(codec.strides), adapter.prior_group)
     header = Header(loaded.name, loaded.sha256[:8], adapter.name, codec.kind, prepared.shape, prepared.padding, q,
                     enc.fields, prepared.sample_rate, prepared.frame_rate, precision=enc.precision)
     return Compressed(container.write(header, list(enc.sections)), header, enc.estimated_bits)
@@ -142,7 +142,7 @@ def adapter_of(header: Header) -> ModalityAdapter:
     return ADAPTERS[header.modality]
 
 
-def decode(data: bytes, model: ModelRef = None, device: str = "cpu") -> Decoded:
+def decode(data: bytes, model: ModelRef = None, device: str = "cpu", rate: int | str | None = None) -> Decoded:
     """Decode a ``.vq`` file with its header (see :func:`decompress`)."""
     header, sections = container.read(data)
     adapter = adapter_of(header)
@@ -152,22 +152,28 @@ def decode(data: bytes, model: ModelRef = None, device: str = "cpu") -> Decoded:
         raise ModelMismatchError(f"file was coded by the {header.codec_kind} kind, the model is {codec.kind}")
     geo = geometry(codec)
     grid = adapter.check_header(header, geo)
-    codec.check(header.fields, header.precision, grid)
+    codec.check(header.fields, header.precision, grid, header.quality, adapter.prior_group)
     with _threads():
         x_hat = codec.decompress(Encoded(header.fields, tuple(sections), float("nan"), header.precision), device,
-                                 adapter.tiling)
-    return Decoded(adapter.restore(x_hat, header, geo), header)
+                                 adapter.plan(codec.strides))
+    media = adapter.restore(x_hat, header, geo)
+    if rate is not None and isinstance(media, Audio):
+        media = AudioAdapter.at_rate(media, header, rate)
+    return Decoded(media, header)
 
 
-def decompress(data: bytes, model: ModelRef = None, device: str = "cpu") -> Media:
+def decompress(data: bytes, model: ModelRef = None, device: str = "cpu", rate: int | str | None = None) -> Media:
     """The media of a ``.vq`` file; loads the built-in model named in its header unless ``model`` is given.
+
+    Sound comes back mono at the model's rate; ``rate`` resamples it to that many Hz, or with ``"input"`` to the
+    input's rate and length (the input's channels are not restored: the codec codes their mix).
 
     Raises:
         CorruptStreamError, UnsupportedVersionError, DesyncError: a bad or corrupted file.
         ModelMismatchError: weights, kind or modality other than the file's.
         WeightsError: the named model is not available.
     """
-    return decode(data, model, device).media
+    return decode(data, model, device, rate).media
 
 
 def _threads() -> AbstractContextManager[None]:

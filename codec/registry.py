@@ -148,7 +148,16 @@ def load_model(name_or_path: str | Path) -> LoadedModel:
         spec = kind_spec(wf.kind)
     except KeyError as exc:
         raise WeightsError(f"{name}: {exc.args[0]}") from None
-    module = spec.build(wf.config, wf.tensors).eval()
+    if not (0 < len(name) <= 64 and name.isascii() and name.isprintable()):
+        raise WeightsError(f"{name!r}: a model's file name (without .safetensors) is written into every .vq file, so "
+                           "it must be 1-64 printable ASCII characters; rename the file")
+    try:
+        module = spec.build(wf.config, wf.tensors).eval()
+    except (TypeError, KeyError, AttributeError, ValueError) as exc:
+        if isinstance(exc, WeightsError):
+            raise
+        raise WeightsError(f"{name}: the weights file's config or tensors do not describe a {spec.name} model "
+                           f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
     return LoadedModel(name=name, module=module, sha256=wf.sha256, kind=spec.name, training=wf.training)
 
 

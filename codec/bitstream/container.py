@@ -63,8 +63,11 @@ def read(data: bytes) -> tuple[Header, list[bytes]]:
             f".vq format version {version} is not supported (this build reads {SUPPORTED_VERSIONS})")
     start = len(MAGIC) + 1
     if version == 2:
-        total = Reader(data, start).varint("file length", MAX_FILE_BYTES)
-        start += len(encode_varint(total))
+        reader = Reader(data, start)
+        total = reader.varint("file length", MAX_FILE_BYTES)
+        if reader.pos - start != len(encode_varint(total)):
+            raise CorruptStreamError("invalid .vq preamble: the file length is not written in its shortest form")
+        start = reader.pos
     else:
         claimed = _v1_length(data, start)
         if claimed is None:
@@ -91,7 +94,9 @@ def _parse(data: bytes, start: int, parse_header: Callable[[Reader], Header],
     if hr.remaining:
         raise CorruptStreamError(f"header has {hr.remaining} unparsed bytes")
     r.pos += header_len
-    count = r.varint("section count", MAX_SECTIONS)
+    count = r.varint("section count", MAX_SECTIONS) if last_implied else r.u8("section count")
+    if not last_implied and count > 16:
+        raise CorruptStreamError(f"{count} sections (version 1 files hold at most 16)")
     sections = []
     for i in range(count):
         length = r.remaining if last_implied and i + 1 == count else r.varint("section length", r.remaining)

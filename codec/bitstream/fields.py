@@ -88,6 +88,8 @@ def register_fields(kind: str) -> Callable[[type[F]], type[F]]:
     """Class decorator: the kind section of codec kind ``kind``."""
 
     def deco(cls: type[F]) -> type[F]:
+        if FIELDS.get(kind, cls) is not cls:
+            raise ValueError(f"a kind section for {kind!r} is registered twice")
         FIELDS[kind] = cls
         return cls
 

@@ -10,6 +10,7 @@ family (Bamler, "Understanding Entropy Coding With Asymmetric Numeral Systems (A
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -114,12 +115,20 @@ def encode_session(sessions: TableSession | Iterable[TableSession], total: int) 
     return EncodedSymbols(encoder.get_compressed().astype("<u4").tobytes(), bits)
 
 
+SLACK_BITS = 96
+"""What a range-coded payload may hold beyond the information of its symbols (the coder's final flush)."""
+
+
 def decode_session(payload: bytes, sessions: TableSession | Iterable[TableSession]) -> list[Tensor]:
     """Decode a payload written by :func:`encode_session` with decoder sessions of the same schedules, in the same
     order; returns each session's result.
 
+    The information of the decoded symbols (``sum -log2 p``) can never exceed the payload's bits: decoding stops
+    with an error as soon as it does, so a short or forged payload cannot make the decoder run through a large
+    claimed grid.
+
     Raises:
-        CorruptStreamError: the payload is malformed, or does not end with the last symbol (truncated/extended).
+        CorruptStreamError: the payload is malformed, ran out before the last symbol, or does not end with it.
     """
     if len(payload) % 4:
         raise CorruptStreamError(f"payload of {len(payload)} bytes is not a whole number of 32-bit words")
@@ -128,17 +137,18 @@ def decode_session(payload: bytes, sessions: TableSession | Iterable[TableSessio
         decoder = constriction.stream.queue.RangeDecoder(words)
     except (ValueError, RuntimeError) as exc:
         raise CorruptStreamError(f"invalid range-coder payload: {exc}") from exc
+    budget = [8.0 * len(payload) + SLACK_BITS]
     results = []
     with torch.no_grad(), torch_threads(CODING_THREADS):
         for session in [sessions] if isinstance(sessions, TableSession) else sessions:
-            _decode_steps(decoder, session)
+            _decode_steps(decoder, session, budget)
             results.append(session.result())
     if not decoder.maybe_exhausted():
         raise CorruptStreamError("payload does not end where the last symbol does (truncated or corrupted)")
     return results
 
 
-def _decode_steps(decoder: constriction.stream.queue.RangeDecoder, session: TableSession) -> None:
+def _decode_steps(decoder: constriction.stream.queue.RangeDecoder, session: TableSession, budget: list[float]) -> None:
     for step in range(session.num_steps):
         freq = session.tables(step)
         count = session.num_symbols(step)
@@ -147,10 +157,15 @@ def _decode_steps(decoder: constriction.stream.queue.RangeDecoder, session: Tabl
             continue
         args = _coder_args(freq, count)
         try:
-            out = decoder.decode(args[0], count) if len(args) == 1 else decoder.decode(*args)
+            out = np.asarray(decoder.decode(args[0], count) if len(args) == 1 else decoder.decode(*args),
+                             dtype=np.int64).reshape(count)
         except (ValueError, RuntimeError, AssertionError) as exc:
             raise CorruptStreamError(f"range decoding failed at step {step}: {exc}") from exc
-        session.push(step, torch.from_numpy(np.asarray(out, dtype=np.int64).reshape(count)))
+        picked = freq[np.arange(count) if freq.shape[0] == count else 0, out]
+        budget[0] -= float(session.precision * count - np.log2(picked.astype(np.float64)).sum())
+        if budget[0] < 0:
+            raise CorruptStreamError("the payload ran out before the last symbol (truncated or corrupted)")
+        session.push(step, torch.from_numpy(out))
 
 
 def slabs(length: int, tile: int, group: int) -> list[tuple[int, int]]:
@@ -215,7 +230,12 @@ def decode_indices(
     """
     if len(payload) % 4:
         raise CorruptStreamError(f"payload of {len(payload)} bytes is not a whole number of 32-bit words")
-    tile = clamp_tile(tuple(shape[1:-1]), tuple(tile_shape or prior.config.tile_shape))
+    cfg = prior.config
+    floor_bits = -math.log2((2**cfg.precision - cfg.codebook_size + 1) / 2**cfg.precision)  # the likeliest symbol
+    if math.prod(shape) * floor_bits > 8 * len(payload) + SLACK_BITS:  # before any session allocates its caches
+        raise CorruptStreamError(f"a payload of {len(payload)} bytes cannot hold {math.prod(shape)} symbols "
+                                 "(truncated or corrupted)")
+    tile = clamp_tile(tuple(shape[1:-1]), tuple(tile_shape or cfg.tile_shape))
     spans = slabs(shape[1], tile[0], group)
 
     def sessions() -> Iterator[TableSession]:

@@ -79,5 +79,5 @@ def decompress_indices(
         raise CorruptStreamError(f"file claims {math.prod(f.indices_shape)} indices, the limit is {max_indices}")
     if len(sections) != 1:
         raise CorruptStreamError(f"expected 1 payload section, found {len(sections)}")
-    indices = decode_indices(sections[0], prior, f.indices_shape, f.tile_shape, chunk, f.symbol_crc)
+    indices = decode_indices(sections[0], prior, f.indices_shape, f.tile_shape, chunk, f.symbol_crc, f.tile_group)
     return header, indices

@@ -34,9 +34,13 @@ from vqcodec.media.pad import Padding, crop, pad_to_multiple
 from vqcodec.media.tiler import Tiling
 from vqcodec.media.types import Audio, Image, Media, Video
 
-MAX_AUDIO_SECONDS = 48 * 3600
-"""Longest sound a file may claim (bounds the decoder's allocation)."""
-MAX_VIDEO_ELEMENTS = 1 << 34
+MAX_AUDIO_SECONDS = 12 * 3600
+"""Longest sound a file may hold (bounds the decoder's allocation: 12 h of 16 kHz float samples is 2.8 GB)."""
+MAX_AUDIO_CHANNELS = 64
+MAX_VIDEO_ELEMENTS = 1 << 31
+"""Most samples (3 x frames x height x width) a video file may hold."""
+MAX_RATE = 1 << 20
+NTSC_RATES = (Fraction(24000, 1001), Fraction(30000, 1001), Fraction(60000, 1001))
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,13 @@ class ModalityAdapter(ABC):
     def restore(self, x_hat: Tensor, header: Header, geo: Geometry) -> Media:
         """Media from the decoded, still padded tensor ``x_hat (1, C, *grid)``."""
 
+    def plan(self, strides: Sequence[int]) -> Tiling:
+        """The tiling plan for a model of ``strides``: the modality's core and margin rounded up to whole strides."""
+        def whole(values: tuple[int, ...]) -> tuple[int, ...]:
+            return tuple(-(-n // st) * st for n, st in zip(values, strides))
+
+        return Tiling(whole(self.tiling.core), whole(self.tiling.margin))
+
     def check_header(self, header: Header, geo: Geometry) -> tuple[int, ...]:
         """Validate the header's geometry against the model; returns the padded grid the kind must decode."""
         if header.modality != self.name:
@@ -113,6 +124,9 @@ class ImageAdapter(ModalityAdapter):
 
     def prepare(self, media: Media, geo: Geometry) -> Prepared:
         assert isinstance(media, Image)
+        _, h, w = media.pixels.shape
+        if h * w > DEFAULT_MAX_PIXELS:
+            raise ValueError(f"{w}x{h} pixels is above the {DEFAULT_MAX_PIXELS // 1_000_000} MP a .vq file may hold")
         x, padding = pad_to_multiple(to_tensor(media.pixels), geo.strides, mode="replicate")
         return Prepared(x, tuple(media.pixels.shape), padding.amounts)
 
@@ -131,6 +145,17 @@ class ImageAdapter(ModalityAdapter):
         return Image(from_tensor(crop(x_hat, Padding(original=tuple(grid), padded=padded))))
 
 
+def exact_fps(fps: Fraction) -> Fraction:
+    """``fps`` as a rational a header can hold (terms below 2**20); rates within 0.01 of an NTSC rate become it."""
+    for ntsc in NTSC_RATES:
+        if abs(fps - ntsc) < Fraction(1, 100):
+            return ntsc
+    exact = fps.limit_denominator(1001)
+    if not 0 < exact.numerator < MAX_RATE:
+        raise ValueError(f"frame rate {float(fps):g} fps is not one a .vq file can hold")
+    return exact
+
+
 def coded_samples(samples: int, rate: int, model_rate: int) -> int:
     """Samples of a ``samples``-long sound at ``rate`` once resampled to ``model_rate`` (rounded, at least 1)."""
     return max(1, (2 * samples * model_rate + rate) // (2 * rate))
@@ -146,6 +171,10 @@ class AudioAdapter(ModalityAdapter):
         if geo.sample_rate <= 0:
             raise ModelMismatchError("the model does not say its sample rate: it is not an audio model")
         channels, length = media.samples.shape
+        if channels > MAX_AUDIO_CHANNELS or length > MAX_AUDIO_SECONDS * media.sample_rate:
+            raise ValueError(f"a .vq file holds at most {MAX_AUDIO_CHANNELS} channels and "
+                             f"{MAX_AUDIO_SECONDS // 3600} h of audio, not {channels} channels of "
+                             f"{length / media.sample_rate:.0f} s")
         mono = media.samples.to(torch.float32).mean(dim=0, keepdim=True)
         coded = coded_samples(length, media.sample_rate, geo.sample_rate)
         mono = resample(mono, media.sample_rate, geo.sample_rate)[:, :coded]
@@ -157,7 +186,7 @@ class AudioAdapter(ModalityAdapter):
 
     def coded_grid(self, header: Header, geo: Geometry) -> tuple[int, ...]:
         s, rate = header.shape, header.sample_rate
-        if len(s) != 2 or not 1 <= s[0] <= 64 or rate < 1:
+        if len(s) != 2 or not 1 <= s[0] <= MAX_AUDIO_CHANNELS or rate < 1:
             raise CorruptStreamError(f"invalid header: audio has shape (channels, samples) and a sample rate, not {s}")
         if s[1] > MAX_AUDIO_SECONDS * rate:
             raise CorruptStreamError(f"invalid header: {s[1] / rate:.0f} s of audio is above the limit")
@@ -171,6 +200,18 @@ class AudioAdapter(ModalityAdapter):
     def units(self, header: Header) -> tuple[float, str]:
         return 1000.0 * header.shape[1] / header.sample_rate, "kbps"
 
+    @staticmethod
+    def at_rate(audio: Audio, header: Header, rate: int | str) -> Audio:
+        """The decoded sound resampled to ``rate`` Hz, or with ``"input"`` to the input's rate and exact length."""
+        target = header.sample_rate if rate == "input" else int(rate)
+        if not 1000 <= target <= MAX_RATE:
+            raise ValueError(f"cannot resample to {rate!r} (1000..{MAX_RATE} Hz or 'input')")
+        samples = resample(audio.samples, audio.sample_rate, target)
+        if rate == "input":  # exactly the input's length at its own rate
+            length = header.shape[1]
+            samples = torch.nn.functional.pad(samples[:, :length], (0, max(0, length - samples.shape[1])))
+        return Audio(samples.contiguous(), target)
+
 
 class VideoAdapter(ModalityAdapter):
     name, dims, media_type = "video", 3, Video
@@ -178,9 +219,12 @@ class VideoAdapter(ModalityAdapter):
 
     def prepare(self, media: Media, geo: Geometry) -> Prepared:
         assert isinstance(media, Video)
+        if media.frames.numel() > MAX_VIDEO_ELEMENTS:
+            raise ValueError(f"a .vq file holds at most {MAX_VIDEO_ELEMENTS} video samples (3 x frames x height x "
+                             f"width), not {media.frames.numel()}")
+        fps = exact_fps(media.fps)
         x = media.frames.to(torch.float32).div_(255.0)[None]
         x, padding = pad_to_multiple(x, geo.strides, mode="replicate")
-        fps = media.fps.limit_denominator(1 << 20)
         return Prepared(x, tuple(media.frames.shape), padding.amounts, frame_rate=(fps.numerator, fps.denominator))
 
     def coded_grid(self, header: Header, geo: Geometry) -> tuple[int, ...]:

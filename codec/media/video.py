@@ -232,8 +232,20 @@ def _write_container(f: BinaryIO, video: np.ndarray, fps: Fraction, fmt: str) ->
 def _write_folder(path: Path, video: np.ndarray) -> None:
     from vqcodec.media.image import save_image
 
+    import shutil
+    import tempfile
+
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise MediaError(f"{path}: a PNG-frame output folder must not exist yet or be empty")
-    path.mkdir(parents=True, exist_ok=True)
-    for i, frame in enumerate(video, start=1):
-        save_image(torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1), path / f"frame_{i:05d}.png")
+    if not path.parent.is_dir():
+        raise MediaError(f"{path}: folder {path.parent} does not exist")
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))  # renamed into place when complete
+    try:
+        for i, frame in enumerate(video, start=1):
+            save_image(torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1), tmp / f"frame_{i:05d}.png")
+        if path.exists():
+            path.rmdir()
+        tmp.rename(path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

@@ -102,9 +102,10 @@ class CodecModel(nn.Module, ABC):
         """
 
     @abstractmethod
-    def check(self, fields: KindFields, precision: int, grid: tuple[int, ...]) -> None:
-        """Raise ``ModelMismatchError``/``CorruptStreamError`` unless a file's kind section fits this model and
-        the padded media ``grid`` (checked before anything is allocated)."""
+    def check(self, fields: KindFields, precision: int, grid: tuple[int, ...], quality: int, group: int) -> None:
+        """Raise ``ModelMismatchError``/``CorruptStreamError`` unless a file's kind section fits this model, the
+        padded media ``grid``, the header's ``quality`` and the modality's coding ``group`` (checked before
+        anything is allocated)."""
 
     @abstractmethod
     def decompress(self, enc: Encoded, device: torch.device | str = "cpu", tiling: Tiling | None = None) -> Tensor:

@@ -13,6 +13,8 @@ CPU in exact integer arithmetic; only the encoder/decoder convolutions may run o
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import Tensor
 
@@ -79,26 +81,43 @@ class VQCodec(CodecModel):
         """Training pass of the VQ-VAE on ``x (B, C, *grid)`` (reconstruction, VQ losses, uniform-rate bits)."""
         return self.vqvae(x)
 
+    def networks(self, device: torch.device | str) -> VQVAE:
+        """The VQ-VAE on ``device``: this model's own on the CPU, a copy made once per device elsewhere (the module
+        itself is never moved: built-in models are shared, and the prior always codes on the CPU)."""
+        dev = torch.device(device)
+        if dev.type == "cpu":
+            return self.vqvae
+        copies: dict[str, VQVAE] = self.__dict__.setdefault("_device_copies", {})
+        if str(dev) not in copies:
+            copies[str(dev)] = copy.deepcopy(self.vqvae).to(dev).eval()
+        return copies[str(dev)]
+
     @torch.no_grad()
     def encode_indices(self, x: Tensor, stages: int, tiling: Tiling | None = None) -> Tensor:
-        """Indices ``(1, *grid/s, stages)`` of ``x (1, C, *grid)`` (a multiple of the stride); tiled encoder."""
+        """Indices ``(1, *grid/s, stages)`` (CPU) of ``x (1, C, *grid)`` (a multiple of the stride), with the
+        networks on ``x``'s device; tiled encoder."""
         self.check_quality(stages)
-        z_e = tiled_apply(self.vqvae.encoder, x, tiling or _whole(x), down=self.vqvae.stride)
-        return self.vqvae.quantizer.encode(z_e, stages=stages).cpu()
+        vqvae = self.networks(x.device)
+        z_e = tiled_apply(vqvae.encoder, x, tiling or _whole(x), down=vqvae.stride)
+        return vqvae.quantizer.encode(z_e, stages=stages).cpu()
 
     @torch.no_grad()
     def decode_indices(self, indices: Tensor, device: torch.device | str = "cpu",
                        tiling: Tiling | None = None) -> Tensor:
-        """``x_hat (1, C, *grid)`` from indices ``(1, *grid/s, q)``; tiled decoder."""
-        z_q = self.vqvae.quantizer.decode(indices.to(device), stages=indices.shape[-1])
-        plan = (tiling or _whole(z_q, self.vqvae.stride)).scaled(self.strides)
-        decoder = self.vqvae.decoder
+        """``x_hat (1, C, *grid)`` from indices ``(1, *grid/s, q)``, the networks on ``device``; tiled decoder (the
+        speech synthesizer runs on the CPU: its output is the same on every device)."""
+        vqvae = self.networks(device)
+        z_q = vqvae.quantizer.decode(indices.to(device), stages=indices.shape[-1])
+        plan = (tiling or _whole(z_q, vqvae.stride)).scaled(self.strides)
+        decoder = vqvae.decoder
         if isinstance(decoder, SpeechDecoder):  # frame controls tile by tile into one phase-continuous synthesis
-            stream = decoder.stream(z_q.shape[0], SYNTH_CHUNK_FRAMES)
+            synth = self.vqvae.decoder
+            assert isinstance(synth, SpeechDecoder)
+            stream = synth.stream(z_q.shape[0], SYNTH_CHUNK_FRAMES)
             pieces = tiled_pieces(decoder.controls, z_q, plan, up=self.config.model.net.strides[1])
-            wave = torch.cat([*(stream.push(c) for c in pieces), stream.finish()], dim=-1)
-            return wave[..., : z_q.shape[-1] * self.vqvae.stride]
-        return tiled_apply(decoder, z_q, plan, up=self.vqvae.stride)
+            wave = torch.cat([*(stream.push(c.cpu()) for c in pieces), stream.finish()], dim=-1)
+            return wave[..., : z_q.shape[-1] * vqvae.stride]
+        return tiled_apply(decoder, z_q, plan, up=vqvae.stride)
 
     def compress(self, x: Tensor, quality: int, tiling: Tiling | None = None, group: int = 0) -> Encoded:
         """Entropy-code ``x (1, C, *grid)`` at ``quality`` stages; ``group``: prior tiles along the first latent axis
@@ -110,7 +129,7 @@ class VQCodec(CodecModel):
                           enc.checksum, 1, group)
         return Encoded(fields, (enc.payload,), enc.estimated_bits, prior.config.precision)
 
-    def check(self, fields: KindFields, precision: int, grid: tuple[int, ...]) -> None:
+    def check(self, fields: KindFields, precision: int, grid: tuple[int, ...], quality: int, group: int) -> None:
         prior = self._prior()
         if not isinstance(fields, VQFields):
             raise ModelMismatchError("the file's kind section is not a VQ section")
@@ -126,10 +145,14 @@ class VQCodec(CodecModel):
         tile = tuple(min(t, g) for t, g in zip(pc.tile_shape, expected))
         if fields.tile_shape != tile:
             raise CorruptStreamError(f"invalid header: coding tile {fields.tile_shape}, the model codes {tile}")
+        if (fields.num_stages, fields.tile_group) != (quality, group):  # the one layout an encoder makes
+            raise CorruptStreamError(f"invalid header: {fields.num_stages} stages in tile groups of "
+                                     f"{fields.tile_group} at quality {quality}; this media codes groups of {group}")
 
     def decompress(self, enc: Encoded, device: torch.device | str = "cpu", tiling: Tiling | None = None) -> Tensor:
         f = enc.fields
-        assert isinstance(f, VQFields)
+        if not isinstance(f, VQFields):
+            raise ModelMismatchError("the file's kind section is not a VQ section")
         if len(enc.sections) != 1:
             raise CorruptStreamError(f"expected 1 payload section, found {len(enc.sections)}")
         indices = decode_indices(enc.sections[0], self._prior(), f.indices_shape, f.tile_shape,

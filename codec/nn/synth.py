@@ -45,7 +45,7 @@ def hashed_noise(start: int, length: int, offset: int = 0) -> Tensor:
 def frames_to_samples(values: Tensor, hop: int, start: int, length: int) -> Tensor:
     """Linear interpolation of frame values ``(B, F)`` (frame ``t`` at sample ``t * hop``) at samples
     ``start .. start + length - 1`` (held constant beyond the first and last frame) -> ``(B, length)``."""
-    pos = torch.arange(start, start + length, dtype=torch.float64) / hop
+    pos = torch.arange(start, start + length, dtype=torch.float64, device=values.device) / hop
     pos = pos.clamp(0, values.shape[1] - 1)
     lo = pos.floor().long().clamp(max=values.shape[1] - 1)
     hi = (lo + 1).clamp(max=values.shape[1] - 1)
@@ -148,7 +148,9 @@ class SynthStream:
         while self.next < upto:
             hi = min(self.next + size, upto)
             outs.append(self._synth(self.next, hi, final))
-        return torch.cat(outs, dim=1) if outs else torch.zeros(self.batch, 0, dtype=self.buf[0].dtype)
+        if outs:
+            return torch.cat(outs, dim=1)
+        return torch.zeros(self.batch, 0, dtype=self.buf[0].dtype, device=self.buf[0].device)
 
     def _synth(self, lo: int, hi: int, final: bool) -> Tensor:
         s, hop, half = self.s, self.s.hop, self.half
@@ -156,7 +158,8 @@ class SynthStream:
         need = (hi - 1) * hop + half
         f0_all = self.buf[0][:, max(0, lo - 1 - self.base) :]
         first = max(0, lo - 1 - self.base) + self.base
-        phase = self.phase if self.phase is not None else torch.zeros(self.batch, dtype=torch.float64)
+        phase = self.phase if self.phase is not None else torch.zeros(self.batch, dtype=torch.float64,
+                                                                      device=f0.device)
         e_new, self.phase = s._excitation(f0_all, self.generated - first * hop, need - self.generated, phase)
         excitation = e_new if self.tail is None else torch.cat([self.tail, e_new], dim=1)
         self.generated = need
@@ -178,15 +181,15 @@ class SynthStream:
         """``sums`` of samples ``[start, start + n)`` divided by the squared windows of frames ``0 .. last`` that
         cover each sample; samples before ``emitted`` (the first window's left half) are dropped."""
         hop, n_fft, half = self.s.hop, self.s.n_fft, self.half
-        n = torch.arange(start, start + sums.shape[1])
-        window2 = self.s.window.to(sums.dtype) ** 2
-        norm = torch.zeros(sums.shape[1], dtype=sums.dtype)
+        n = torch.arange(start, start + sums.shape[1], device=sums.device)
+        window2 = self.s.window.to(sums.device, sums.dtype) ** 2
+        norm = torch.zeros(sums.shape[1], dtype=sums.dtype, device=sums.device)
         top = torch.div(n + half, hop, rounding_mode="floor")
         for k in range(-(-n_fft // hop) + 1):
             t = top - k
             at = n + half - t * hop
             ok = (t >= 0) & (t <= last) & (at >= 0) & (at < n_fft)
-            norm += torch.where(ok, window2[at.clamp(0, n_fft - 1)], torch.zeros((), dtype=sums.dtype))
+            norm += torch.where(ok, window2[at.clamp(0, n_fft - 1)], window2.new_zeros(()))
         keep = max(0, self.emitted - start)
         self.emitted = max(self.emitted, start + sums.shape[1])
         return (sums / norm.clamp_min(1e-3))[:, keep:]
@@ -220,12 +223,12 @@ def pitch(x: Tensor, sample_rate: int, hop: int, f0_min: float, f0_max: float,
     cross = torch.fft.irfft(torch.fft.rfft(segs[..., :w], n=n).conj() * torch.fft.rfft(segs, n=n), n=n)
     r = cross[..., : max_lag + 2]  # r(tau) = sum_{j < w} x_j x_{j + tau}
     energy = F.pad(torch.cumsum(segs**2, dim=-1), (1, 0))  # energy[k] = sum_{j < k} x_j^2
-    taus = torch.arange(max_lag + 2)
+    taus = torch.arange(max_lag + 2, device=x.device)
     e1 = energy[..., w : w + 1]
     e2 = energy[..., taus + w] - energy[..., taus]
     d = (e1 + e2 - 2 * r).clamp_min(0)  # YIN's difference function d(tau)
     e0 = energy[..., -1:]
-    taus = torch.arange(d.shape[-1], dtype=d.dtype)
+    taus = torch.arange(d.shape[-1], dtype=d.dtype, device=d.device)
     cum = torch.cumsum(d[..., 1:], dim=-1)
     cmnd = torch.ones_like(d)
     cmnd[..., 1:] = d[..., 1:] * taus[1:] / cum.clamp_min(1e-12)
