@@ -1,0 +1,73 @@
+"""Training of the ``gauss`` kind: rate + lambda * distortion at a random quality (gain) per batch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from vqcodec.metrics import psnr
+from vqcodec.models.gauss import GaussCodec, GaussConfig
+
+from vqcodec.train.tasks import Task, mse_psnr
+
+
+class GaussTask(Task):
+    """``loss = bpp + lambda_q * 255^2 * MSE`` with ``q`` drawn per batch, so one model serves every quality."""
+
+    kind = "gauss"
+
+    def __init__(self, config: GaussConfig) -> None:
+        self.config = config
+        self.model = GaussCodec(config)
+        self.forward_module = self.model
+
+    @property
+    def stride(self) -> int:
+        return self.model.strides[0]
+
+    def train_step(self, x: Tensor) -> tuple[Tensor, dict[str, float]]:
+        out = self.forward_module(x)
+        mse = float(out.mse.detach())
+        return out.loss, {"loss": float(out.loss.detach()), "bpp": float(out.bpp.detach()), "psnr": mse_psnr(mse)}
+
+    @torch.no_grad()
+    def evaluate(self, batches: Iterable[Tensor]) -> dict[str, float]:
+        """PSNR and bpp (rounded latents, the coder's discretized densities in float) at every quality."""
+        was = self.model.training
+        self.model.eval()
+        scores: dict[str, list[float]] = {}
+        for x in batches:
+            for q in range(1, len(self.config.lambdas) + 1):
+                out = self.model(x, quality=q)
+                scores.setdefault(f"bpp_{q}", []).append(float(out.bpp))
+                scores.setdefault(f"psnr_{q}", []).extend(psnr(out.x_hat[i].clamp(0, 1), x[i])
+                                                         for i in range(x.shape[0]))
+        self.model.train(was)
+        return {k: sum(v) / len(v) for k, v in scores.items()}
+
+    def export(self) -> tuple[str, dict[str, Any], dict[str, dict[str, Tensor]]]:
+        return "gauss", {"model": self.config.to_dict()}, {"model": self.model.state_dict()}
+
+    def init_from(self, path: str) -> None:
+        """Start from the weights of a gauss checkpoint or weights file."""
+        from vqcodec.weights_io import load_state, load_weights
+
+        from vqcodec.train.checkpoint import load_checkpoint
+
+        state = load_weights(path).tensors["model"] if path.endswith(".safetensors") else load_checkpoint(path)["model"]
+        load_state(self.model, state, path)
+
+
+def model_config(cfg: Any) -> GaussConfig:
+    """The gauss config of a run."""
+    return GaussConfig.from_dict(cfg.model)
+
+
+def build_task(cfg: Any, distributed: bool) -> Task:
+    """The gauss task (image modality)."""
+    if cfg.modality != "image":
+        raise ValueError("gauss models code images (modality image)")
+    return GaussTask(model_config(cfg))
