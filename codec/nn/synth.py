@@ -179,19 +179,23 @@ class SynthStream:
 
     def _normalised(self, sums: Tensor, start: int, last: int) -> Tensor:
         """``sums`` of samples ``[start, start + n)`` divided by the squared windows of frames ``0 .. last`` that
-        cover each sample; samples before ``emitted`` (the first window's left half) are dropped."""
+        cover each sample (their overlap-add, computed for just the frames that reach the span); samples before
+        ``emitted`` (the first window's left half) are dropped."""
         hop, n_fft, half = self.s.hop, self.s.n_fft, self.half
-        n = torch.arange(start, start + sums.shape[1], device=sums.device)
-        window2 = self.s.window.to(sums.device, sums.dtype) ** 2
-        norm = torch.zeros(sums.shape[1], dtype=sums.dtype, device=sums.device)
-        top = torch.div(n + half, hop, rounding_mode="floor")
-        for k in range(-(-n_fft // hop) + 1):
-            t = top - k
-            at = n + half - t * hop
-            ok = (t >= 0) & (t <= last) & (at >= 0) & (at < n_fft)
-            norm += torch.where(ok, window2[at.clamp(0, n_fft - 1)], window2.new_zeros(()))
+        length = sums.shape[1]
+        lo = max(0, -(-(start + half - n_fft + 1) // hop))  # first frame whose window reaches the span
+        hi = min(last, (start + length - 1 + half) // hop)  # last one
+        norm = sums.new_zeros(length)
+        if hi >= lo:
+            window2 = self.s.window.to(sums.device, sums.dtype) ** 2
+            first = lo * hop - half  # where frame lo's window starts
+            span = (hi - lo) * hop + n_fft
+            ola = _overlap_add(window2.expand(1, hi - lo + 1, n_fft), hop, span)[0]
+            a, b = max(start, first), min(start + length, first + span)
+            if b > a:
+                norm[a - start : b - start] = ola[a - first : b - first]
         keep = max(0, self.emitted - start)
-        self.emitted = max(self.emitted, start + sums.shape[1])
+        self.emitted = max(self.emitted, start + length)
         return (sums / norm.clamp_min(1e-3))[:, keep:]
 
 
