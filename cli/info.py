@@ -7,6 +7,7 @@ import json
 
 import click
 
+from vqcodec.api import adapter_of
 from vqcodec.bitstream import read
 from vqcodec.cli.common import one_line_errors, read_input
 
@@ -17,7 +18,7 @@ from vqcodec.cli.common import one_line_errors, read_input
 def command(path: str, as_json: bool) -> None:
     """Print the header of the .vq file PATH ('-' = stdin): model, weights hash, modality, codec kind, shape,
     rates, padding, quality, coder, precision, then the kind's section (for VQ: latent grid, coding tile, stages,
-    codebook size, symbol CRC), the format version and the byte counts."""
+    codebook size, symbol CRC), the format version, the byte counts and the file's rate (bpp or kbps)."""
     with one_line_errors(f"{path}: "):
         data = read_input(path)
         header, sections = read(data)
@@ -25,6 +26,10 @@ def command(path: str, as_json: bool) -> None:
     fields.update({f"{header.codec_kind}.{k}": v for k, v in dataclasses.asdict(header.fields).items()})
     fields.update(format_version=data[3], file_bytes=len(data), payload_sections=len(sections),
                   payload_bytes=sum(len(s) for s in sections))
+    value, unit = adapter_of(header).rate(8.0 * len(data), header)
+    fields["rate"] = f"{value:.4g} {unit}"  # of the whole file, header included
+    if header.modality == "audio" and header.sample_rate:
+        fields["duration_s"] = round(header.shape[-1] / header.sample_rate, 3)
     if as_json:
         click.echo(json.dumps(fields, indent=2))
         return

@@ -3,6 +3,7 @@ output formats and rates, stdin/stdout."""
 
 from __future__ import annotations
 
+import json
 import io
 import shutil
 from pathlib import Path
@@ -60,6 +61,9 @@ def test_every_input_format_rate_and_layout(tiny_audio_codec_path: Path, tmp_pat
     assert code == 0 and "kbps" in err, err
     code, _, out = run("info", str(tmp_path / "a.vq"), "--json")
     assert code == 0 and b'"modality": "audio"' in out and f'"sample_rate": {rate}'.encode() in out
+    fields = json.loads(out)
+    kbps = 8 * (tmp_path / "a.vq").stat().st_size / (fields["shape"][-1] / fields["sample_rate"]) / 1000
+    assert fields["duration_s"] == pytest.approx(0.7, abs=1e-3) and fields["rate"] == f"{kbps:.4g} kbps"
     for target, want_rate in (("out.wav", 16000), ("out.flac", 16000)):
         code, err, _ = run("decode", str(tmp_path / "a.vq"), "-o", str(tmp_path / target), "-m",
                            str(tiny_audio_codec_path), "--force")

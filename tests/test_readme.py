@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import soundfile as sf
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,13 +28,16 @@ def _cli_block() -> list[str]:
 def test_readme_command_line_block(tmp_path: Path, samples_dir: Path, tiny_codec_path: Path) -> None:
     from vqcodec.registry import BUILTIN, DEFAULT_MODELS
 
-    if "image" not in DEFAULT_MODELS or not BUILTIN[DEFAULT_MODELS["image"]].path.is_file():
-        pytest.skip("the default built-in model is not shipped in this checkout")
+    for modality in ("image", "audio"):
+        if modality not in DEFAULT_MODELS or not BUILTIN[DEFAULT_MODELS[modality]].path.is_file():
+            pytest.skip(f"the default built-in {modality} model is not shipped in this checkout")
     shutil.copy(samples_dir / "photo.png", tmp_path / "img.png")
     shutil.copy(samples_dir / "crop_a.png", tmp_path / "a.png")
     Image.open(samples_dir / "crop_b.png").save(tmp_path / "b.jpg")
     Image.open(samples_dir / "crop_a.png").save(tmp_path / "c.webp")
     shutil.copy(tiny_codec_path, tmp_path / "my-model.safetensors")
+    samples, rate = sf.read(samples_dir / "speech_a.flac")
+    sf.write(tmp_path / "talk.wav", samples, rate)
     (tmp_path / "out").mkdir()
     exe = str(Path(sys.executable).parent / "vqcodec")
     for line in _cli_block():
@@ -60,3 +64,22 @@ def test_model_zoo_rates_are_the_committed_kodak_measurements() -> None:
                 for q, b, p, m in zip(vq["settings"], res["bpp"], res["psnr"], res["ms_ssim"])]
     listed = [(m.quality, m.rate, m.metrics["psnr"], m.metrics["ms_ssim"]) for m in info.qualities]
     assert listed == measured and {(m.rate_unit, m.dataset) for m in info.qualities} == {("bpp", "kodak")}
+
+
+def test_speech_model_rates_are_the_committed_speech_test_measurements() -> None:
+    """The built-in speech model lists the kbps / PESQ / STOI its committed speech-test bench run measured."""
+    import json
+
+    from vqcodec.registry import BUILTIN, DEFAULT_MODELS
+
+    if "audio" not in DEFAULT_MODELS:
+        pytest.skip("this vqcodec has no built-in speech model")
+    info = BUILTIN[DEFAULT_MODELS["audio"]]
+    run = json.loads((ROOT / "bench" / "results" / "speech-vq" / "results.json").read_text())
+    (vq,) = [c for c in run["codecs"] if c["name"] == "vq"]
+    assert f"sha256 {info.sha256}" in vq["description"], "the committed speech run is of other weights"
+    res = vq["results"]
+    measured = [(q, round(k, 3), round(p, 3), round(s, 3))
+                for q, k, p, s in zip(vq["settings"], res["kbps"], res["pesq"], res["stoi"])]
+    listed = [(m.quality, m.rate, m.metrics["pesq"], m.metrics["stoi"]) for m in info.qualities]
+    assert listed == measured and {(m.rate_unit, m.dataset) for m in info.qualities} == {("kbps", "speech-test")}
