@@ -103,4 +103,9 @@ def _metrics(ref, test) -> str:  # type: ignore[no-untyped-def]
 
     mono = resample(ref.samples.mean(0, keepdim=True), ref.sample_rate, test.sample_rate)[0]
     n = min(mono.shape[0], test.samples.shape[1])
-    return f"SI-SDR {si_sdr(mono[:n], test.samples[0, :n]):.2f} dB at {test.sample_rate} Hz (mono)"
+    from vqcodec.spectral import log_mel_distance
+
+    ref_n, test_n = mono[:n], test.samples[0, :n]
+    return (f"log-mel distance {log_mel_distance(ref_n, test_n, test.sample_rate):.3f}, SI-SDR "
+            f"{si_sdr(ref_n, test_n):.2f} dB (phase-blind speech synthesis: SI-SDR is not its measure) at "
+            f"{test.sample_rate} Hz (mono)")

@@ -92,6 +92,37 @@ register_builtin(ModelInfo(
 ), default=True)
 
 
+def _speech(q: int, kbps: float, pesq: float, stoi: float) -> QualityMeasure:
+    return QualityMeasure(q, kbps, "kbps", {"pesq": pesq, "stoi": stoi}, "speech-test")
+
+
+register_builtin(ModelInfo(
+    name="vq-speech",
+    modality="audio",
+    kind="vq",
+    sha256="79539b39",
+    description=("16 kHz speech: 1-D VQ-VAE over log-mel + pitch with a harmonic-plus-noise synthesizer (50 Hz "
+                 "latent, 16-stage residual VQ, K=1024) + gated PixelCNN prior; quality = stages coded"),
+    default_quality=6,
+    qualities=(_speech(1, 0.568, 1.31, 0.637),
+               _speech(2, 1.061, 1.538, 0.726),
+               _speech(3, 1.559, 1.74, 0.777),
+               _speech(4, 2.061, 1.854, 0.785),
+               _speech(5, 2.561, 1.901, 0.791),
+               _speech(6, 3.061, 1.952, 0.795),
+               _speech(7, 3.56, 1.966, 0.792),
+               _speech(8, 4.059, 1.979, 0.798),
+               _speech(9, 4.557, 1.987, 0.816),
+               _speech(10, 5.055, 1.993, 0.811),
+               _speech(11, 5.555, 1.991, 0.802),
+               _speech(12, 6.055, 2.002, 0.809),
+               _speech(13, 6.555, 1.988, 0.807),
+               _speech(14, 7.056, 1.994, 0.797),
+               _speech(15, 7.556, 1.997, 0.804),
+               _speech(16, 8.057, 1.998, 0.791)),
+), default=True)
+
+
 def default_model(modality: str) -> ModelInfo:
     """The built-in model of ``modality`` that ``vqcodec encode`` uses when no ``--model`` is given."""
     name = DEFAULT_MODELS.get(modality)
