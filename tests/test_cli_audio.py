@@ -3,29 +3,18 @@ output formats and rates, stdin/stdout."""
 
 from __future__ import annotations
 
-import json
 import io
+import json
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
-from click.testing import CliRunner
+from cli_helpers import one_error_line, run
 
-from vqcodec.cli.main import cli
 
 SAMPLES = Path(__file__).resolve().parents[1] / "codec" / "samples"
-
-
-def run(*args: str, input: bytes | None = None) -> tuple[int, str, bytes]:
-    res = CliRunner().invoke(cli, list(args), input=input)
-    return res.exit_code, res.stderr if res.stderr_bytes is not None else res.output, res.stdout_bytes
-
-
-def _one_error_line(text: str) -> bool:
-    lines = [ln for ln in text.strip().splitlines() if ln]
-    return len(lines) == 1 and lines[0].startswith("Error: ") and "Traceback" not in text
 
 
 def _write(path: Path, signal: np.ndarray, rate: int) -> Path:
@@ -103,14 +92,14 @@ def test_bad_audio_inputs_are_one_line(tiny_audio_codec_path: Path, tmp_path: Pa
     header_only.write_bytes(buf.getvalue())
     for path in (corrupt, empty, header_only):
         code, err, _ = run("encode", str(path), "-o", str(tmp_path / "x.vq"), "-m", str(tiny_audio_codec_path))
-        assert code != 0 and _one_error_line(err), (path.name, err)
+        assert code != 0 and one_error_line(err), (path.name, err)
     from vqcodec.registry import DEFAULT_MODELS
 
     code, err, _ = run("encode", str(good), "-o", str(tmp_path / "x.vq"))
     if "audio" in DEFAULT_MODELS:
         assert code == 0, err
     else:
-        assert code != 0 and _one_error_line(err) and "--model" in err, err
+        assert code != 0 and one_error_line(err) and "--model" in err, err
 
 
 def test_stdin_stdout_and_bitrate(tiny_audio_codec_path: Path, tmp_path: Path) -> None:
@@ -121,4 +110,4 @@ def test_stdin_stdout_and_bitrate(tiny_audio_codec_path: Path, tmp_path: Path) -
     assert code == 0 and wav[:4] == b"RIFF", err
     code, err, _ = run("encode", str(SAMPLES / "speech_b.flac"), "-o", str(tmp_path / "b.vq"), "-m",
                        str(tiny_audio_codec_path), "--bitrate", "6")
-    assert code != 0 and _one_error_line(err) and "measured rates" in err, err
+    assert code != 0 and one_error_line(err) and "measured rates" in err, err

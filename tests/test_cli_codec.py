@@ -11,19 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from cli_helpers import one_error_line, run
 from PIL import Image
 
 from vqcodec.cli.main import cli
-
-
-def run(*args: str, input: bytes | None = None) -> tuple[int, str, bytes]:
-    res = CliRunner().invoke(cli, list(args), input=input)
-    return res.exit_code, res.stderr if res.stderr_bytes is not None else res.output, res.stdout_bytes
-
-
-def _one_error_line(text: str) -> bool:
-    lines = [ln for ln in text.strip().splitlines() if ln]
-    return len(lines) == 1 and lines[0].startswith("Error: ") and "Traceback" not in text
 
 
 @pytest.mark.parametrize("mode,suffix", [("RGB", ".png"), ("L", ".png"), ("RGBA", ".png"), ("P", ".png"),
@@ -90,7 +81,7 @@ def test_bad_images_give_one_line_errors(tiny_codec_path: Path, tmp_path: Path, 
     out = tmp_path / "out.vq"
     out.write_bytes(b"previous content")
     code, err, _ = run("encode", str(src), "-o", str(out), "-m", str(tiny_codec_path), "--force")
-    assert code != 0 and _one_error_line(err), err
+    assert code != 0 and one_error_line(err), err
     assert out.read_bytes() == b"previous content", "an existing output must never be touched on failure"
 
 
@@ -109,11 +100,11 @@ def test_bad_vq_files(tiny_codec_path: Path, tmp_path: Path, samples_dir: Path) 
     for path, extra in ((audio, ["-m", str(tiny_codec_path)]), (unknown, []), (tmp_path / "missing.vq", []),
                         (samples_dir / "crop_a.png", ["-m", str(tiny_codec_path)])):
         code, err, _ = run("decode", str(path), "-o", str(tmp_path / "o.png"), *extra)
-        assert code != 0 and _one_error_line(err), (path, err)
+        assert code != 0 and one_error_line(err), (path, err)
     code, err, _ = run("decode", str(vq), "-o", str(tmp_path / "no" / "dir" / "o.png"), "-m", str(tiny_codec_path))
-    assert code != 0 and _one_error_line(err), err
+    assert code != 0 and one_error_line(err), err
     code, err, _ = run("info", str(samples_dir / "crop_a.png"))
-    assert code != 0 and _one_error_line(err), err
+    assert code != 0 and one_error_line(err), err
 
 
 def test_decode_in_another_process_is_bit_exact(tiny_codec_path: Path, tmp_path: Path, samples_dir: Path) -> None:
@@ -152,15 +143,15 @@ def test_crafted_headers_are_refused_before_any_allocation(tiny_codec_path: Path
         path = tmp_path / "bad.vq"
         path.write_bytes(container.write(bad, sections))
         code, err, _ = run("decode", str(path), "-o", str(tmp_path / "o.png"), "-m", str(tiny_codec_path), "--force")
-        assert code != 0 and _one_error_line(err) and match in err, err
+        assert code != 0 and one_error_line(err) and match in err, err
     path = tmp_path / "path-model.vq"
     path.write_bytes(container.write(dataclasses.replace(header, model=str(tiny_codec_path)), sections))
     code, err, _ = run("decode", str(path), "-o", str(tmp_path / "o.png"))
-    assert code != 0 and _one_error_line(err) and "not a built-in model" in err, "a header never names a file to open"
+    assert code != 0 and one_error_line(err) and "not a built-in model" in err, "a header never names a file to open"
     code, err, out = run("info", "-", input=vq.read_bytes())
     assert code == 0 and b"latent_grid" in out, err
     code, err, _ = run("info", str(tmp_path))
-    assert code != 0 and _one_error_line(err) and "directory" in err, err
+    assert code != 0 and one_error_line(err) and "directory" in err, err
 
 
 def test_batches_outputs_and_quality_rules(tiny_codec_path: Path, tmp_path: Path, samples_dir: Path) -> None:
@@ -174,9 +165,9 @@ def test_batches_outputs_and_quality_rules(tiny_codec_path: Path, tmp_path: Path
     assert code != 0 and "junk.png" in err and err.strip().splitlines()[-1] == "Error: 1 of 3 files failed", err
     assert sorted(p.name for p in out.iterdir()) == ["crop_a.vq", "crop_b.vq"]
     code, err, _ = run("encode", "-", "-d", str(out), "-m", str(tiny_codec_path), input=a.read_bytes())
-    assert code != 0 and _one_error_line(err) and "stdin" in err, err
+    assert code != 0 and one_error_line(err) and "stdin" in err, err
     code, err, _ = run("encode", str(a), "-o", str(tmp_path), "--force", "-m", str(tiny_codec_path))
-    assert code != 0 and _one_error_line(err) and "not a regular file" in err, err
+    assert code != 0 and one_error_line(err) and "not a regular file" in err, err
     target, link = tmp_path / "target.vq", tmp_path / "link.vq"
     target.write_bytes(b"old")
     link.symlink_to(target)
@@ -184,7 +175,7 @@ def test_batches_outputs_and_quality_rules(tiny_codec_path: Path, tmp_path: Path
     assert link.is_symlink() and target.read_bytes()[:3] == b"VQC"
     for q in ("0", "-1"):
         code, err, _ = run("encode", str(a), "-o", str(tmp_path / "q.vq"), "-q", q, "-m", str(tiny_codec_path))
-        assert code != 0 and _one_error_line(err) and "quality must be in 1.." in err, err
+        assert code != 0 and one_error_line(err) and "quality must be in 1.." in err, err
 
 
 def test_default_quality_follows_the_weights_not_the_file_name(tmp_path: Path) -> None:
@@ -202,7 +193,7 @@ def test_debug_variable_shows_the_traceback(tmp_path: Path, monkeypatch: pytest.
     junk = tmp_path / "junk.png"
     junk.write_bytes(b"not an image")
     code, err, _ = run("encode", str(junk), "-o", str(tmp_path / "a.vq"))
-    assert code == 1 and _one_error_line(err)
+    assert code == 1 and one_error_line(err)
     monkeypatch.setenv("VQCODEC_DEBUG", "1")
     res = CliRunner().invoke(cli, ["encode", str(junk), "-o", str(tmp_path / "a.vq")])
     assert res.exit_code != 0 and isinstance(res.exception, ValueError)
@@ -227,14 +218,14 @@ def test_decode_refuses_an_output_that_does_not_fit_the_modality(tiny_codec_path
     assert run("encode", str(samples_dir / "crop_a.png"), "-o", str(vq), "-m", str(tiny_codec_path))[0] == 0
     for bad in ("out.wav", "out.mkv", "out.txt"):
         code, err, _ = run("decode", str(vq), "-o", str(tmp_path / bad), "-m", str(tiny_codec_path))
-        assert code != 0 and _one_error_line(err) and "holds an image" in err, err
+        assert code != 0 and one_error_line(err) and "holds an image" in err, err
         assert not (tmp_path / bad).exists()
 
 
 def test_demo_with_an_unwritable_folder_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     code, err, _ = run("demo", "--out", str(tmp_path / "file" / "out"))
-    assert code != 0 and _one_error_line(err) and "Errno" not in err and "cannot write" in err, err
+    assert code != 0 and one_error_line(err) and "Errno" not in err and "cannot write" in err, err
 
 
 def test_bench_with_a_model_of_another_kind_is_one_line(tmp_path: Path, samples_dir: Path) -> None:
@@ -248,4 +239,4 @@ def test_bench_with_a_model_of_another_kind_is_one_line(tmp_path: Path, samples_
     data.mkdir()
     (data / "a.png").write_bytes((samples_dir / "crop_a.png").read_bytes())
     code, err, _ = run("bench", "image", "--data", str(data), "--codecs", f"vq:{vae}", "--out", str(tmp_path / "o"))
-    assert code != 0 and _one_error_line(err) and "vae model, not a vq codec" in err, err
+    assert code != 0 and one_error_line(err) and "vae model, not a vq codec" in err, err

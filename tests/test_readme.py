@@ -49,37 +49,27 @@ def test_readme_command_line_block(tmp_path: Path, samples_dir: Path, tiny_codec
     assert (tmp_path / "out.png").is_file() and (tmp_path / "out" / "a.vq").is_file()
 
 
-def test_model_zoo_rates_are_the_committed_kodak_measurements() -> None:
-    """``vqcodec models`` shows the rates the bench measured for the shipped weights, not numbers typed in."""
+@pytest.mark.parametrize("modality, run_dir, rate, metrics, digits, dataset", [
+    ("image", "kodak-vq", "bpp", ("psnr", "ms_ssim"), (4, 2, 4), "kodak"),
+    ("audio", "speech-vq", "kbps", ("pesq", "stoi"), (3, 3, 3), "speech-test"),
+])
+def test_model_zoo_rates_are_the_committed_bench_measurements(modality: str, run_dir: str, rate: str,
+                                                              metrics: tuple[str, str], digits: tuple[int, ...],
+                                                              dataset: str) -> None:
+    """``vqcodec models`` shows the rates and qualities the committed bench run measured for the shipped weights
+    of each modality's default model, not numbers typed in."""
     import json
 
     from vqcodec.registry import BUILTIN, DEFAULT_MODELS
 
-    info = BUILTIN[DEFAULT_MODELS["image"]]
-    run = json.loads((ROOT / "bench" / "results" / "kodak-vq" / "results.json").read_text())
+    if modality not in DEFAULT_MODELS:
+        pytest.skip(f"this vqcodec has no built-in {modality} model")
+    info = BUILTIN[DEFAULT_MODELS[modality]]
+    run = json.loads((ROOT / "bench" / "results" / run_dir / "results.json").read_text())
     (vq,) = [c for c in run["codecs"] if c["name"] == "vq"]
-    assert f"sha256 {info.sha256}" in vq["description"], "the committed Kodak run is of other weights"
+    assert f"sha256 {info.sha256}" in vq["description"], f"the committed {run_dir} run is of other weights"
     res = vq["results"]
-    measured = [(q, round(b, 4), round(p, 2), round(m, 4))
-                for q, b, p, m in zip(vq["settings"], res["bpp"], res["psnr"], res["ms_ssim"])]
-    listed = [(m.quality, m.rate, m.metrics["psnr"], m.metrics["ms_ssim"]) for m in info.qualities]
-    assert listed == measured and {(m.rate_unit, m.dataset) for m in info.qualities} == {("bpp", "kodak")}
-
-
-def test_speech_model_rates_are_the_committed_speech_test_measurements() -> None:
-    """The built-in speech model lists the kbps / PESQ / STOI its committed speech-test bench run measured."""
-    import json
-
-    from vqcodec.registry import BUILTIN, DEFAULT_MODELS
-
-    if "audio" not in DEFAULT_MODELS:
-        pytest.skip("this vqcodec has no built-in speech model")
-    info = BUILTIN[DEFAULT_MODELS["audio"]]
-    run = json.loads((ROOT / "bench" / "results" / "speech-vq" / "results.json").read_text())
-    (vq,) = [c for c in run["codecs"] if c["name"] == "vq"]
-    assert f"sha256 {info.sha256}" in vq["description"], "the committed speech run is of other weights"
-    res = vq["results"]
-    measured = [(q, round(k, 3), round(p, 3), round(s, 3))
-                for q, k, p, s in zip(vq["settings"], res["kbps"], res["pesq"], res["stoi"])]
-    listed = [(m.quality, m.rate, m.metrics["pesq"], m.metrics["stoi"]) for m in info.qualities]
-    assert listed == measured and {(m.rate_unit, m.dataset) for m in info.qualities} == {("kbps", "speech-test")}
+    columns = zip(vq["settings"], res[rate], res[metrics[0]], res[metrics[1]])
+    measured = [(q, *(round(v, d) for v, d in zip(values, digits))) for q, *values in columns]
+    listed = [(m.quality, m.rate, m.metrics[metrics[0]], m.metrics[metrics[1]]) for m in info.qualities]
+    assert listed == measured and {(m.rate_unit, m.dataset) for m in info.qualities} == {(rate, dataset)}
