@@ -105,7 +105,7 @@ def test_bad_data_folders_give_one_line_errors(tmp_path: Path, make: str) -> Non
 
 
 @pytest.mark.parametrize("args", [["--set", "model.vq.codebook_sise=3"], ["--set", "bogus=1"], ["--set", "nokey"],
-                                  ["--kind", "vqvae", "--steps", "0"]])
+                                  ["--kind", "vqvae", "--steps", "0"], ["--set", "crop=30"]])
 def test_bad_configs_give_one_line_errors(samples_dir: Path, tmp_path: Path, args: list[str]) -> None:
     res = CliRunner().invoke(cli, ["train", "--data", str(samples_dir), "--out", str(tmp_path / "o"), *args])
     assert res.exit_code != 0

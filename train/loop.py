@@ -139,6 +139,9 @@ def _train(cfg: TrainConfig, resume: bool, progress: bool, ctx: distributed.Dist
     if ctx.enabled and params:
         task.forward_module = DistributedDataParallel(task.model, broadcast_buffers=False)
     stride = task.stride
+    if cfg.crop % stride:
+        raise ValueError(f"crop {cfg.crop} is not a multiple of the model's stride {stride} "
+                         f"(try {max(stride, cfg.crop // stride * stride)})")
     val = [b.to(ctx.device) for b in _val_batches(cfg, val_files, stride)]
     log = MetricsLog(out, cfg.tensorboard) if ctx.is_main else None
     if cfg.init_from and start == 0 and ctx.is_main:
