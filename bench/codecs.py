@@ -124,4 +124,4 @@ def available_codecs() -> dict[str, str]:
 
 
 def _ensure_builtins() -> None:
-    from vqcodec.bench import audio_codecs, learned, pillow_codecs  # noqa: F401  (registers every adapter)
+    from vqcodec.bench import audio_codecs, learned, pillow_codecs, video_codecs  # noqa: F401  (registers every adapter)

@@ -7,6 +7,7 @@ a user's ``.vq`` file costs, header included; its settings are the model's quali
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import ClassVar
 
 import numpy as np
@@ -16,7 +17,7 @@ from vqcodec.api import decode, encode, resolve
 from vqcodec.bench.codecs import Codec, Setting, register_codec
 from vqcodec.bitstream.errors import ModelMismatchError
 from vqcodec.kinds import all_kinds
-from vqcodec.media.types import Audio, Image, Media
+from vqcodec.media.types import Audio, Image, Media, Video
 from vqcodec.registry import BUILTIN, DEFAULT_MODELS
 
 _BENCH_TO_MEDIA = {"image": "image", "speech": "audio", "video": "video"}
@@ -62,7 +63,9 @@ class LearnedCodec(Codec):
             return Image(torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1))))
         if self.bench_modality == "speech":
             return Audio(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))[None], 16000)
-        raise ValueError(f"the {self.kind} adapter does not bench {self.bench_modality} yet")
+        if self.bench_modality == "video":  # (T, H, W, 3) clips at a nominal 30 fps (rate is per pixel and frame)
+            return Video(torch.from_numpy(np.ascontiguousarray(x.transpose(3, 0, 1, 2))), Fraction(30))
+        raise ValueError(f"the {self.kind} adapter does not bench {self.bench_modality}")
 
     def encode(self, x: np.ndarray, setting: Setting) -> bytes:
         out = encode(self._media(x), self.model, int(setting), self.device)
@@ -74,6 +77,8 @@ class LearnedCodec(Codec):
         media = decode(data, self.model, self.device, rate).media
         if isinstance(media, Image):
             return media.pixels.permute(1, 2, 0).numpy()
+        if isinstance(media, Video):
+            return media.frames.permute(1, 2, 3, 0).numpy()
         assert isinstance(media, Audio)
         return media.samples[0].numpy()
 

@@ -1,7 +1,8 @@
 """What the bench runner needs to know about a kind of media: its items, rate unit and distortion metrics.
 
-Images are implemented here; speech (kbps; PESQ, STOI, SI-SDR) and video plug in as further
-:class:`Modality` subclasses without touching the runner, the results schema or the reports.
+Images are implemented here; speech (kbps; PESQ, STOI, SI-SDR; ``speech.py``) and video (bpp per frame; PSNR-Y,
+PSNR-RGB, MS-SSIM; ``video.py``) plug in as further :class:`Modality` subclasses without touching the runner, the
+results schema or the reports.
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ class Modality(ABC):
     def rate(self, bits: float, item: np.ndarray) -> float:
         """Rate in ``rate_key`` units for ``bits`` spent on ``item``."""
 
+    def frames_of(self, item: np.ndarray) -> int:
+        """Frames in ``item`` (video speed is reported in frames per second); 1 by default."""
+        return 1
+
     def fit(self, rec: np.ndarray, item: np.ndarray) -> np.ndarray:
         """A decoded item brought to the reference's shape where the modality allows (audio codecs pad or drop a
         few samples); by default unchanged."""
@@ -113,4 +118,10 @@ def _speech() -> type[Modality]:
     return SpeechModality
 
 
-MODALITIES: dict[str, type[Modality]] = {"image": ImageModality, "speech": _speech()}
+def _video() -> type[Modality]:
+    from vqcodec.bench.video import VideoModality
+
+    return VideoModality
+
+
+MODALITIES: dict[str, type[Modality]] = {"image": ImageModality, "speech": _speech(), "video": _video()}

@@ -96,13 +96,21 @@ def _bd_matrix(result: BenchResult, metric: Metric) -> list[str]:
 
 
 def _speed_table(result: BenchResult) -> list[str]:
+    """Milliseconds per item; for video (items of several frames) also frames per second, ``sum(frames) /
+    sum(seconds)`` over the codec's rows."""
+    video = any(r.frames > 1 for c in result.codecs for r in c.rows)
     rows = []
     for c in result.codecs:
         enc = [r.enc_s for r in c.rows]
         dec = [r.dec_s for r in c.rows]
-        rows.append([c.name, f"{1e3 * np.mean(enc):.1f}", f"{1e3 * min(enc):.1f}-{1e3 * max(enc):.1f}",
-                     f"{1e3 * np.mean(dec):.1f}", f"{1e3 * min(dec):.1f}-{1e3 * max(dec):.1f}"])
-    return _table(["codec", "encode ms (mean)", "encode ms (range)", "decode ms (mean)", "decode ms (range)"], rows)
+        row = [c.name, f"{1e3 * np.mean(enc):.1f}", f"{1e3 * min(enc):.1f}-{1e3 * max(enc):.1f}",
+               f"{1e3 * np.mean(dec):.1f}", f"{1e3 * min(dec):.1f}-{1e3 * max(dec):.1f}"]
+        if video:
+            frames = sum(r.frames for r in c.rows)
+            row += [f"{frames / sum(enc):.1f}", f"{frames / sum(dec):.1f}"]
+        rows.append(row)
+    head = ["codec", "encode ms (mean)", "encode ms (range)", "decode ms (mean)", "decode ms (range)"]
+    return _table(head + (["encode fps", "decode fps"] if video else []), rows)
 
 
 def _machine_lines(result: BenchResult) -> list[str]:

@@ -41,6 +41,8 @@ class Row:
     metrics: dict[str, float | None]
     enc_s: float
     dec_s: float
+    frames: int = 1
+    """Frames in the item (video; 1 for images and speech): speed in frames per second is ``frames / enc_s``."""
 
 
 @dataclass
@@ -101,7 +103,8 @@ class BenchResult:
         k = self.rate_key
         items = [
             {"item": r.item, "setting": r.setting, "bytes": r.bytes, k: r.rate, f"{k}_est": r.rate_est,
-             **{m: r.metrics.get(m) for m in self.metrics}, "enc_s": r.enc_s, "dec_s": r.dec_s}
+             **{m: r.metrics.get(m) for m in self.metrics}, "enc_s": r.enc_s, "dec_s": r.dec_s,
+             **({"frames": r.frames} if r.frames != 1 else {})}
             for r in c.rows
         ]
         return {"name": c.name, "description": c.description, "setting_name": c.setting_name,
@@ -116,7 +119,7 @@ class BenchResult:
         codecs = [
             CodecResult(c["name"], c["description"], c["setting_name"], list(c["settings"]), [
                 Row(r["item"], r["setting"], r["bytes"], r[k], r[f"{k}_est"], {m: r[m] for m in names},
-                    r["enc_s"], r["dec_s"]) for r in c["items"]])
+                    r["enc_s"], r["dec_s"], int(r.get("frames", 1))) for r in c["items"]])
             for c in d["codecs"]
         ]
         return cls(d["modality"], k, names, codecs, d.get("dataset", ""), d.get("command", ""),

@@ -95,6 +95,7 @@ def bench_item(path: Path, modality: Modality, codecs: Sequence[Codec], config: 
                 rate=modality.rate(8 * codec.counted_bytes(data), x),
                 rate_est=None if est is None else modality.rate(est, x),
                 metrics={m.name: m.fn(x, rec) for m in modality.metrics}, enc_s=enc_s, dec_s=dec_s,
+                frames=modality.frames_of(x),
             ))
             if on_step is not None:
                 on_step()

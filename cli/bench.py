@@ -37,19 +37,32 @@ def _check_out_dir(out: Path, force: bool) -> None:
 
 
 def _command_line(modality: str, data: Path, codecs: list[str], out: Path, device: str, limit: int | None,
-                  workers: int, anchor: str | None, repeats: int, threads: int, references: str) -> str:
+                  workers: int, anchor: str | None, repeats: int, threads: int, references: str,
+                  extra: dict[str, int]) -> str:
     args = ["vqcodec", "bench", modality, "--data", str(data), "--codecs", ",".join(codecs), "--out", str(out),
             "--device", device, "--workers", str(workers), "--repeats", str(repeats), "--threads", str(threads),
             "--references", references]
+    args += [a for k, v in extra.items() for a in (f"--{k}", str(v))]
     args += ["--limit", str(limit)] if limit is not None else []
     args += ["--anchor", anchor] if anchor else []
     return shlex.join(args)
 
 
-def _bench_command(modality_name: str, default_codecs: str, default_anchor: str, what: str):  # type: ignore[no-untyped-def]
-    """The ``vqcodec bench <modality>`` command: the same options and runner for every modality."""
+def _frames_option(fn):  # type: ignore[no-untyped-def]
+    return click.option("--frames", type=click.IntRange(min=1), default=30, show_default=True,
+                        help="Bench the first N frames of each clip.")(fn)
+
+
+def _bench_command(modality_name: str, default_codecs: str, default_anchor: str, what: str,  # type: ignore[no-untyped-def]
+                   frames: bool = False):
+    """The ``vqcodec bench <modality>`` command: the same options and runner for every modality (video adds
+    ``--frames``)."""
+
+    def options(fn):  # type: ignore[no-untyped-def]
+        return _frames_option(fn) if frames else fn
 
     @command.command(modality_name)
+    @options
     @click.option("--data", "data", type=click.Path(path_type=Path), required=True, help=f"Folder of {what}.")
     @click.option("--codecs", default=default_codecs, show_default=True, help="Comma-separated codec specs.")
     @click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="Output folder.")
@@ -65,9 +78,9 @@ def _bench_command(modality_name: str, default_codecs: str, default_anchor: str,
                   help="Published curves to plot: a dataset name (kodak), 'auto' (the data folder's name) or 'none'.")
     @click.option("--force", is_flag=True, help="Overwrite existing results in --out.")
     def run(data: Path, codecs: str, out: Path, device: str, limit: int | None, workers: int, anchor: str | None,
-            repeats: int, threads: int, references: str, force: bool) -> None:
+            repeats: int, threads: int, references: str, force: bool, **extra: int) -> None:
         _bench(modality_name, default_anchor, what, data, codecs, out, device, limit, workers, anchor, repeats, threads,
-               references, force)
+               references, force, extra)
 
     run.__doc__ = (f"Bench {modality_name} codecs on every item in --data; write results.json/.csv, summary.md "
                    "and RD plots to --out.")
@@ -76,7 +89,7 @@ def _bench_command(modality_name: str, default_codecs: str, default_anchor: str,
 
 def _bench(modality_name: str, default_anchor: str, what: str, data: Path, codecs: str, out: Path, device: str,
            limit: int | None, workers: int, anchor: str | None, repeats: int, threads: int, references: str,
-           force: bool) -> None:
+           force: bool, extra: dict[str, int]) -> None:
     import torch
     from vqcodec.bench.codecs import check_specs
     from vqcodec.bench.modality import MODALITIES
@@ -96,7 +109,7 @@ def _bench(modality_name: str, default_anchor: str, what: str, data: Path, codec
         raise click.ClickException("--device cuda requested but CUDA is not available")
     if not data.is_dir():
         raise click.ClickException(f"data folder {data} does not exist or is not a folder")
-    modality = MODALITIES[modality_name]()
+    modality = MODALITIES[modality_name](**extra)
     items = modality.list_items(data, limit)
     if not items:
         noun = what.split(" (")[0]
@@ -109,7 +122,7 @@ def _bench(modality_name: str, default_anchor: str, what: str, data: Path, codec
             raise click.ClickException(f"no reference curves for {refs!r}; have {available_reference_sets()}")
         refs = None
     cmd = _command_line(modality_name, data, specs, out, device, limit, workers, anchor, repeats, threads,
-                        references)
+                        references, extra)
     try:
         cfg = BenchConfig(device=device, repeats=repeats, workers=workers, threads=threads)
         result = run_bench(modality, items, specs, cfg, dataset=dataset, command=cmd)
@@ -122,6 +135,8 @@ def _bench(modality_name: str, default_anchor: str, what: str, data: Path, codec
 
 image = _bench_command("image", _DEFAULT_IMAGE_CODECS, "jpeg", "images")
 speech = _bench_command("speech", "opus,opus-ogg,codec2,mp3", "opus", "speech recordings (searched recursively)")
+video = _bench_command("video", "x264,x264-veryfast,x265,av1,mjpeg,vq-image", "x264",
+                       "video clips (files PyAV reads, raw .yuv named WxH, PNG-frame folders)", frames=True)
 
 
 @command.command("report")

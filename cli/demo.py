@@ -21,8 +21,9 @@ CASES = {"image": SAMPLES / "photo.png", "audio": SAMPLES / "speech_a.flac"}
 @click.option("-m", "--model", "model_name", help="Model name or path used for its modality instead of the built-in.")
 @click.option("-f", "--force", is_flag=True, help="Replace outputs left in --out by an earlier demo.")
 def command(out: str, quality: int | None, model_name: str | None, force: bool) -> None:
-    """Encode and decode the bundled photo and utterance with each modality's built-in model (or --model):
-    prints rate, quality metrics, encode/decode seconds and the output paths. -q applies to --model's modality."""
+    """Encode and decode the bundled photo and utterance with every built-in model of their modality (the photo
+    with both image codecs, side by side), or with --model only: prints rate, quality metrics, encode/decode seconds
+    and the output paths. -q applies to --model."""
     from vqcodec.fileio import WriteError
     from vqcodec.registry import DEFAULT_MODELS, load_model
 
@@ -33,21 +34,39 @@ def command(out: str, quality: int | None, model_name: str | None, force: bool) 
         except OSError as exc:
             raise WriteError(f"cannot write {folder}: {(exc.strerror or str(exc)).lower()}") from None
         override = load_model(model_name) if model_name else None
-        existing = [p for s in CASES.values() for p in (folder / f"{s.stem}.vq", folder / f"{s.stem}.decoded.png",
-                                                        folder / f"{s.stem}.decoded.wav") if p.exists()]
+        runs = _plan(override)
+        existing = [p for _, sample, _, stem in runs for p in (folder / f"{stem}.vq", folder / f"{stem}.decoded.png",
+                                                               folder / f"{stem}.decoded.wav") if p.exists()]
         if existing and not force:
             raise click.ClickException(f"{existing[0]} exists (use --force to replace the demo's outputs)")
-    ran = 0
-    for modality, sample in CASES.items():
-        model = override if override is not None and _modality(override) == modality else None
-        if model is None and modality not in DEFAULT_MODELS:
+    for modality in CASES:
+        if modality not in DEFAULT_MODELS and not any(m == modality for m, *_ in runs):
             click.echo(f"{modality:<6} no built-in {modality} model in this vqcodec yet (skipped)")
-            continue
+    for modality, sample, model, stem in runs:
         with one_line_errors():
-            _round_trip(modality, sample, folder, model, quality if model is not None else None)
-        ran += 1
-    if override is not None and ran == 0:
+            _round_trip(modality, sample, folder / stem, model, quality if override is not None else None)
+    if override is not None and not runs:
         raise click.ClickException(f"model {override.name} codes none of the bundled samples")
+
+
+def _plan(override):  # type: ignore[no-untyped-def]
+    """``[(modality, sample, model, output stem)]``: with ``--model``, that model on its modality's sample;
+    otherwise every built-in model of each modality, the default first (output ``photo.vq``), the others side by
+    side (``photo.NAME.vq``)."""
+    from vqcodec.registry import BUILTIN, DEFAULT_MODELS, load_model
+
+    if override is not None:
+        modality = _modality(override)
+        return [(modality, CASES[modality], override, CASES[modality].stem)] if modality in CASES else []
+    runs = []
+    for modality, sample in CASES.items():
+        default = DEFAULT_MODELS.get(modality)
+        if default is None:
+            continue
+        others = sorted(m.name for m in BUILTIN.values() if m.modality == modality and m.name != default)
+        runs.append((modality, sample, None, sample.stem))
+        runs += [(modality, sample, load_model(name), f"{sample.stem}.{name}") for name in others]
+    return runs
 
 
 def _modality(model) -> str:  # type: ignore[no-untyped-def]
@@ -56,7 +75,7 @@ def _modality(model) -> str:  # type: ignore[no-untyped-def]
     return DIMS_TO_MODALITY.get(getattr(model.module, "dims", 0), "")
 
 
-def _round_trip(modality: str, sample: Path, folder: Path, model, quality: int | None) -> None:  # type: ignore[no-untyped-def]
+def _round_trip(modality: str, sample: Path, stem: Path, model, quality: int | None) -> None:  # type: ignore[no-untyped-def]
     from vqcodec.api import decode, encode
     from vqcodec.fileio import atomic_write_bytes
     from vqcodec.media.load import load_media
@@ -64,9 +83,9 @@ def _round_trip(modality: str, sample: Path, folder: Path, model, quality: int |
     media = load_media(sample)
     comp, t_enc = timed(lambda: encode(media, model, quality))
     dec, t_dec = timed(lambda: decode(comp.data, model))
-    vq_path = folder / f"{sample.stem}.vq"
+    vq_path = stem.parent / f"{stem.name}.vq"
     atomic_write_bytes(vq_path, comp.data)
-    out_path = _save(dec.media, folder / f"{sample.stem}.decoded")
+    out_path = _save(dec.media, stem.parent / f"{stem.name}.decoded")
     rate, unit = comp.rate
     h = comp.header
     click.echo(f"{modality:<6} {sample.name}: model {h.model} (sha256 {h.weights_sha256}), quality {h.quality}")
