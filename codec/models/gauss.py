@@ -152,8 +152,12 @@ class GaussCodec(CodecModel):
         c = config
         self.g_a, self.g_s = Encoder(c.net, c.latent), Decoder(c.net, c.latent)
         self.h_a, self.h_s = _hyper_analysis(c.latent, c.hyper), _hyper_synthesis(c.latent, c.hyper)
-        self.log_gain = nn.Parameter(torch.zeros(len(c.lambdas), c.latent))
-        self.log_inv_gain = nn.Parameter(torch.zeros(len(c.lambdas), c.latent))
+        # high-rate theory: the MSE-optimal quantizer step at slope lambda scales as lambda**-1/2, so the gains start
+        # as sqrt(lambda_q / geometric mean) and every quality codes at its own rate from the first step
+        lam = torch.tensor(c.lambdas, dtype=torch.float64)
+        start = (0.5 * (lam.log() - lam.log().mean())).float()[:, None].expand(-1, c.latent)
+        self.log_gain = nn.Parameter(start.clone())
+        self.log_inv_gain = nn.Parameter(-start.clone())
         self.density = FactorizedDensity(c.hyper, c.z_radius)
         sigmas = [math.exp((c.log_scale_min + i * c.log_scale_step) / 1024) for i in range(c.levels)]
         # computed once and stored with the weights: decoders read these integers, never recompute them
