@@ -59,6 +59,10 @@ class Modality(ABC):
     def rate(self, bits: float, item: np.ndarray) -> float:
         """Rate in ``rate_key`` units for ``bits`` spent on ``item``."""
 
+    def options(self) -> dict[str, int]:
+        """The constructor arguments of this instance (stored in the results, so a report rebuilds it)."""
+        return {}
+
     def frames_of(self, item: np.ndarray) -> int:
         """Frames in ``item`` (video speed is reported in frames per second); 1 by default."""
         return 1

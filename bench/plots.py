@@ -31,6 +31,7 @@ def _points(rates: Sequence[float | None], values: Sequence[float | None],
 def _limits(curves: Sequence[Curve], max_rate: float | None) -> tuple[tuple[float, float], tuple[float, float]]:
     xs = [x for _, cx, _ in curves for x in cx]
     x_hi = min(max(xs), max_rate) if max_rate else max(xs)
+    x_hi = max(x_hi, *(cx[0] for _, cx, _ in curves if cx))  # every curve keeps at least its lowest-rate point
     ys = [y for _, cx, cy in curves for x, y in zip(cx, cy) if x <= x_hi * 1.02]
     pad = 0.04 * (max(ys) - min(ys) or 1.0)
     return (0.0, x_hi * 1.03), (min(ys) - pad, max(ys) + pad)

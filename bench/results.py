@@ -172,7 +172,8 @@ def merge_results(results: list[BenchResult]) -> BenchResult:
     name in ``config["runs"]``.
 
     Raises:
-        ValueError: no runs, different modality / rate unit / metrics, or a codec name in two runs.
+        ValueError: no runs, different modality / rate unit / metrics / modality options (a video's frame count),
+            or a codec name in two runs.
     """
     if not results:
         raise ValueError("nothing to merge")
@@ -185,9 +186,14 @@ def merge_results(results: list[BenchResult]) -> BenchResult:
         if dup := names & {c.name for c in r.codecs}:
             raise ValueError(f"codec(s) {sorted(dup)} appear in more than one results file")
         names |= {c.name for c in r.codecs}
+        if r.config.get("modality_options", {}) != first.config.get("modality_options", {}):
+            raise ValueError(f"runs with different modality options ({r.config.get('modality_options', {})} vs "
+                             f"{first.config.get('modality_options', {})}) do not compare")
     if len(results) == 1:
         return first
+    options = first.config.get("modality_options")
     runs = [{"codecs": [c.name for c in r.codecs], "command": r.command, "machine": r.machine, "config": r.config}
             for r in results]
     return BenchResult(first.modality, first.rate_key, first.metrics, [c for r in results for c in r.codecs],
-                       first.dataset, "\n".join(r.command for r in results), first.machine, {"runs": runs})
+                       first.dataset, "\n".join(r.command for r in results), first.machine,
+                       {"runs": runs, **({"modality_options": options} if options else {})})

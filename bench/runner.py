@@ -142,5 +142,6 @@ def run_bench(modality: Modality, items: Sequence[Path], specs: Sequence[str], c
         modality=modality.name, rate_key=modality.rate_key, metrics=[m.name for m in modality.metrics],
         codecs=results, dataset=dataset, command=command,
         machine=machine_info(config.device, config.threads, config.workers),
-        config={**asdict(config), "items": len(items)},
+        config={**asdict(config), "items": len(items), **({"modality_options": modality.options()}
+                                                          if modality.options() else {})},
     )

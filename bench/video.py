@@ -65,7 +65,7 @@ class VideoModality(Modality):
     rate_label = "bits per pixel per frame (bpp)"
     extensions = VIDEO_SUFFIXES
     report_rates = (0.05, 0.1, 0.2)
-    plot_max_rate = 0.6
+    plot_max_rate = 1.0
 
     def __init__(self, frames: int = 30) -> None:
         if frames < 1:
@@ -109,6 +109,9 @@ class VideoModality(Modality):
         size = size_from_name(path) if path.suffix.lower() == ".yuv" else None
         video = load_video(path, self.frames, size=size)
         return np.ascontiguousarray(video.frames.permute(1, 2, 3, 0).numpy())
+
+    def options(self) -> dict[str, int]:
+        return {"frames": self.frames}
 
     def frames_of(self, item: np.ndarray) -> int:
         return int(item.shape[0])

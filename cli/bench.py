@@ -163,7 +163,8 @@ def report(results: tuple[Path, ...], out: Path, anchor: str | None, references:
     anchor = anchor or ("jpeg" if "jpeg" in names else names[0])
     refs = merged.dataset if references == "auto" else (None if references == "none" else references)
     try:
-        written = write_outputs(merged, MODALITIES[merged.modality](), out, anchor=anchor, references=refs)
+        modality = MODALITIES[merged.modality](**merged.config.get("modality_options", {}))
+        written = write_outputs(merged, modality, out, anchor=anchor, references=refs)
     except ValueError as e:
         raise click.ClickException(str(e)) from None
     for p in written:

@@ -125,3 +125,21 @@ def test_video_bench_without_a_video_model_is_one_line(tmp_path: Path) -> None:
                                    str(tmp_path / "o"), "--frames", "2"])
     assert res.exit_code != 0 and res.output.startswith("Error: ") and len(res.output.strip().splitlines()) == 1, \
         res.output
+
+
+def test_report_rebuilds_the_frame_count_and_refuses_to_merge_different_ones(tmp_path: Path) -> None:
+    data = tmp_path / "clips"
+    data.mkdir()
+    shutil.copy(CLIP, data / "clip.mp4")
+    for frames, codec in ((3, "x264"), (3, "mjpeg"), (2, "av1")):
+        res = CliRunner().invoke(cli, ["bench", "video", "--data", str(data), "--codecs", codec, "--out",
+                                       str(tmp_path / codec), "--frames", str(frames), "--repeats", "1"])
+        assert res.exit_code == 0, res.output
+    merged = tmp_path / "merged"
+    res = CliRunner().invoke(cli, ["bench", "report", str(tmp_path / "x264" / "results.json"),
+                                   str(tmp_path / "mjpeg" / "results.json"), "--out", str(merged)])
+    assert res.exit_code == 0, res.output
+    assert "first 3 frames" in (merged / "summary.md").read_text()
+    res = CliRunner().invoke(cli, ["bench", "report", str(tmp_path / "x264" / "results.json"),
+                                   str(tmp_path / "av1" / "results.json"), "--out", str(tmp_path / "bad")])
+    assert res.exit_code != 0 and "modality options" in res.output

@@ -49,24 +49,25 @@ def test_readme_command_line_block(tmp_path: Path, samples_dir: Path, tiny_codec
     assert (tmp_path / "out.png").is_file() and (tmp_path / "out" / "a.vq").is_file()
 
 
-@pytest.mark.parametrize("modality, run_dir, rate, metrics, digits, dataset", [
-    ("image", "kodak-vq", "bpp", ("psnr", "ms_ssim"), (4, 2, 4), "kodak"),
-    ("audio", "speech-vq", "kbps", ("pesq", "stoi"), (3, 3, 3), "speech-test"),
+@pytest.mark.parametrize("name, run_dir, codec, rate, metrics, digits, dataset", [
+    ("vq-image", "kodak-vq", "vq", "bpp", ("psnr", "ms_ssim"), (4, 2, 4), "kodak"),
+    ("vq-speech", "speech-vq", "vq", "kbps", ("pesq", "stoi"), (3, 3, 3), "speech-test"),
+    ("gauss-image", "kodak-gauss", "gauss", "bpp", ("psnr", "ms_ssim"), (4, 2, 4), "kodak"),
 ])
-def test_model_zoo_rates_are_the_committed_bench_measurements(modality: str, run_dir: str, rate: str,
+def test_model_zoo_rates_are_the_committed_bench_measurements(name: str, run_dir: str, codec: str, rate: str,
                                                               metrics: tuple[str, str], digits: tuple[int, ...],
                                                               dataset: str) -> None:
     """``vqcodec models`` shows the rates and qualities the committed bench run measured for the shipped weights
-    of each modality's default model, not numbers typed in."""
+    of each built-in model, not numbers typed in."""
     import json
 
-    from vqcodec.registry import BUILTIN, DEFAULT_MODELS
+    from vqcodec.registry import BUILTIN
 
-    if modality not in DEFAULT_MODELS:
-        pytest.skip(f"this vqcodec has no built-in {modality} model")
-    info = BUILTIN[DEFAULT_MODELS[modality]]
+    if name not in BUILTIN:
+        pytest.skip(f"this vqcodec has no built-in {name}")
+    info = BUILTIN[name]
     run = json.loads((ROOT / "bench" / "results" / run_dir / "results.json").read_text())
-    (vq,) = [c for c in run["codecs"] if c["name"] == "vq"]
+    (vq,) = [c for c in run["codecs"] if c["name"] == codec]
     assert f"sha256 {info.sha256}" in vq["description"], f"the committed {run_dir} run is of other weights"
     res = vq["results"]
     columns = zip(vq["settings"], res[rate], res[metrics[0]], res[metrics[1]])

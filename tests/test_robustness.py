@@ -126,6 +126,10 @@ def test_demo_round_trips_and_never_replaces_its_outputs_by_default(tmp_path: Pa
     res = CliRunner().invoke(cli, ["demo", "--out", str(out)])
     assert res.exit_code == 0 and "PSNR" in res.output, res.output
     assert (out / "photo.vq").is_file() and (out / "photo.decoded.png").is_file()
+    from vqcodec.registry import BUILTIN, DEFAULT_MODELS
+
+    for other in (m.name for m in BUILTIN.values() if m.modality == "image" and m.name != DEFAULT_MODELS["image"]):
+        assert (out / f"photo.{other}.vq").is_file() and f"model {other} " in res.output  # side by side
     res = CliRunner().invoke(cli, ["demo", "--out", str(out)])
     assert res.exit_code != 0 and "--force" in res.output
     assert CliRunner().invoke(cli, ["demo", "--out", str(out), "--force"]).exit_code == 0
