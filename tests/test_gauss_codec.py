@@ -135,3 +135,25 @@ def test_another_process_and_thread_count_decode_the_same_pixels(gauss_path: Pat
                           str(tmp_path / "o.npy")], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     assert isinstance(here, Image) and np.array_equal(np.load(tmp_path / "o.npy"), here.pixels.numpy())
+
+
+def test_init_from_an_image_vq_model_takes_its_transforms(tiny_codec_path: Path) -> None:
+    from vqcodec.train.tasks_gauss import GaussTask
+    from vqcodec.weights_io import load_weights
+
+    vq = load_weights(tiny_codec_path)
+    net = NetConfig.from_dict(vq.config["model"]["net"])
+    task = GaussTask(GaussConfig(net=net, latent=vq.config["model"]["vq"]["codebook_dim"], hyper=8,
+                                 lambdas=(0.002, 0.01)))
+    hyper_before = {k: v.clone() for k, v in task.model.h_s.state_dict().items()}
+    task.init_from(str(tiny_codec_path))
+    ours = task.model.state_dict()
+    for k, v in vq.tensors["model"].items():
+        if k.startswith("encoder."):
+            assert torch.equal(ours["g_a." + k[len("encoder."):]], v.float())
+        if k.startswith("decoder."):
+            assert torch.equal(ours["g_s." + k[len("decoder."):]], v.float())
+    assert all(torch.equal(v, task.model.h_s.state_dict()[k]) for k, v in hyper_before.items())
+    other = GaussTask(dataclasses.replace(SMALL))
+    with pytest.raises(ValueError, match="neither a gauss model nor an image VQ model"):
+        other.init_from(str(tiny_codec_path))

@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 
 from vqcodec.metrics import psnr
+from vqcodec.config import NetConfig
 from vqcodec.models.gauss import GaussCodec, GaussConfig
 
 from vqcodec.train.tasks import Task, mse_psnr
@@ -52,12 +53,31 @@ class GaussTask(Task):
         return "gauss", {"model": self.config.to_dict()}, {"model": self.model.state_dict()}
 
     def init_from(self, path: str) -> None:
-        """Start from the weights of a gauss checkpoint or weights file."""
+        """Start from the weights of a gauss checkpoint or weights file, or take the analysis/synthesis transforms
+        of a trained image VQ model (``vq-image`` or an export): its encoder becomes ``g_a`` and its decoder
+        ``g_s`` (same ``net`` config, ``latent`` = its ``codebook_dim``); the hyper networks, density and gains
+        start fresh."""
         from vqcodec.weights_io import load_state, load_weights
 
         from vqcodec.train.checkpoint import load_checkpoint
 
-        state = load_weights(path).tensors["model"] if path.endswith(".safetensors") else load_checkpoint(path)["model"]
+        if not path.endswith(".safetensors"):
+            load_state(self.model, load_checkpoint(path)["model"], path)
+            return
+        weights = load_weights(path)
+        if weights.kind == "gauss":
+            load_state(self.model, weights.tensors["model"], path)
+            return
+        vq = weights.config.get("model", {})
+        net, dim = vq.get("net"), vq.get("vq", {}).get("codebook_dim")
+        if weights.kind not in ("vq", "vqcodec") or net is None or NetConfig.from_dict(net) != self.config.net or dim != self.config.latent:
+            raise ValueError(f"{path}: neither a gauss model nor an image VQ model with this net and latent "
+                             f"{self.config.latent} (set model.net to its net and model.latent to its codebook_dim)")
+        state = self.model.state_dict()
+        for ours, theirs in (("g_a.", "encoder."), ("g_s.", "decoder.")):
+            taken = {k: v for k, v in weights.tensors["model"].items() if k.startswith(theirs)}
+            for k, v in taken.items():
+                state[ours + k[len(theirs):]] = v.to(state[ours + k[len(theirs):]].dtype)
         load_state(self.model, state, path)
 
 
