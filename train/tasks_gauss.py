@@ -70,7 +70,8 @@ class GaussTask(Task):
             return
         vq = weights.config.get("model", {})
         net, dim = vq.get("net"), vq.get("vq", {}).get("codebook_dim")
-        if weights.kind not in ("vq", "vqcodec") or net is None or NetConfig.from_dict(net) != self.config.net or dim != self.config.latent:
+        fits = net is not None and NetConfig.from_dict(net) == self.config.net and dim == self.config.latent
+        if weights.kind not in ("vq", "vqcodec") or not fits:
             raise ValueError(f"{path}: neither a gauss model nor an image VQ model with this net and latent "
                              f"{self.config.latent} (set model.net to its net and model.latent to its codebook_dim)")
         state = self.model.state_dict()
