@@ -92,6 +92,20 @@ register_builtin(ModelInfo(
 ), default=True)
 
 
+register_builtin(ModelInfo(
+    name="gauss-image",
+    modality="image",
+    kind="gauss",
+    sha256="e2878577",
+    description=("mean-scale hyperprior image VAE (3.6 M parameters; vq-image's transforms, 64-channel continuous "
+                 "latent at stride 8, hyper-latent at stride 32), discretized-Gaussian range coding; quality = gain"),
+    default_quality=4,
+    qualities=(_kodak(1, 0.2764, 26.52, 0.9032), _kodak(2, 0.3484, 27.42, 0.9279), _kodak(3, 0.4338, 28.07, 0.9447),
+               _kodak(4, 0.5409, 28.51, 0.9558), _kodak(5, 0.6658, 28.81, 0.9625), _kodak(6, 0.8141, 28.97, 0.9665),
+               _kodak(7, 0.9926, 29.06, 0.9686)),
+))
+
+
 def _speech(q: int, kbps: float, pesq: float, stoi: float) -> QualityMeasure:
     return QualityMeasure(q, kbps, "kbps", {"pesq": pesq, "stoi": stoi}, "speech-test")
 

@@ -49,5 +49,6 @@ def test_wheel_contains_only_the_vqcodec_package(tmp_path: Path) -> None:
     for sub in ("vqcodec/cli/main.py", "vqcodec/train/__init__.py", "vqcodec/bench/__init__.py",
                 "vqcodec/quantizers/vq.py", "vqcodec/py.typed", "vqcodec/samples/photo.png",
                 "vqcodec/bench/references/kodak.json", "vqcodec/samples/speech_a.flac",
-                "vqcodec/weights/vq-image.safetensors"):
+                "vqcodec/weights/vq-image.safetensors", "vqcodec/weights/gauss-image.safetensors",
+                "vqcodec/samples/clip.mp4"):
         assert sub in names, sub

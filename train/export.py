@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from vqcodec.kinds import kind_spec
 from vqcodec.weights_io import save_weights
 
 from vqcodec.train.checkpoint import load_checkpoint
@@ -16,7 +17,8 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, half: bool = Fals
     """Write the model of ``checkpoint`` (a ``last.pt`` or its folder) to ``out``; returns the file's sha256."""
     ck = load_checkpoint(checkpoint)
     cfg = TrainConfig.from_dict({**ck["config"], "init_from": "", "adapt_codebook": False, "finetune": "all"})
-    if ck["config"].get("init_from") and cfg.stage != "prior":
+    if ck["config"].get("init_from") and cfg.stage != "prior" and kind_spec(cfg.kind).task.endswith(".tasks_vq"):
+        # a VQ run started from weights takes its model config from them (a gauss run only copies transforms)
         cfg = TrainConfig.from_dict({**cfg.to_dict(), "model": _model_dict(ck)})
     task = build_task(cfg, distributed=False)
     task.model.load_state_dict(ck["model"])
