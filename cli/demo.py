@@ -11,7 +11,7 @@ from vqcodec.cli.common import one_line_errors, timed
 import vqcodec
 
 SAMPLES = Path(vqcodec.__file__).resolve().parent / "samples"
-CASES = {"image": SAMPLES / "photo.png", "audio": SAMPLES / "speech_a.flac"}
+CASES = {"image": SAMPLES / "photo.png", "audio": SAMPLES / "speech_a.flac", "video": SAMPLES / "clip.mp4"}
 
 
 @click.command("demo")
@@ -21,9 +21,9 @@ CASES = {"image": SAMPLES / "photo.png", "audio": SAMPLES / "speech_a.flac"}
 @click.option("-m", "--model", "model_name", help="Model name or path used for its modality instead of the built-in.")
 @click.option("-f", "--force", is_flag=True, help="Replace outputs left in --out by an earlier demo.")
 def command(out: str, quality: int | None, model_name: str | None, force: bool) -> None:
-    """Encode and decode the bundled photo and utterance with every built-in model of their modality (the photo
-    with both image codecs, side by side), or with --model only: prints rate, quality metrics, encode/decode seconds
-    and the output paths. -q applies to --model."""
+    """Encode and decode the bundled photo, utterance and clip with every built-in model of their modality (the
+    photo with both image codecs, side by side), or with --model only: prints rate, quality metrics,
+    encode/decode seconds and the output paths. -q applies to --model."""
     from vqcodec.fileio import WriteError
     from vqcodec.registry import DEFAULT_MODELS, load_model
 
@@ -36,7 +36,8 @@ def command(out: str, quality: int | None, model_name: str | None, force: bool) 
         override = load_model(model_name) if model_name else None
         runs = _plan(override)
         existing = [p for _, sample, _, stem in runs for p in (folder / f"{stem}.vq", folder / f"{stem}.decoded.png",
-                                                               folder / f"{stem}.decoded.wav") if p.exists()]
+                                                               folder / f"{stem}.decoded.wav",
+                                                               folder / f"{stem}.decoded.mkv") if p.exists()]
         if existing and not force:
             raise click.ClickException(f"{existing[0]} exists (use --force to replace the demo's outputs)")
     for modality in CASES:
@@ -98,11 +99,17 @@ def _round_trip(modality: str, sample: Path, stem: Path, model, quality: int | N
 def _save(media, stem: Path) -> Path:  # type: ignore[no-untyped-def]
     from vqcodec.fileio import atomic_write_bytes
     from vqcodec.media import encode_audio, encode_image
-    from vqcodec.media.types import Audio, Image
+    from vqcodec.media.types import Audio, Image, Video
 
     if isinstance(media, Image):
         path = stem.parent / f"{stem.name}.png"
         atomic_write_bytes(path, encode_image(media.pixels, "PNG"))
+        return path
+    if isinstance(media, Video):
+        from vqcodec.media.video import save_video
+
+        path = stem.parent / f"{stem.name}.mkv"
+        save_video(media.frames, media.fps, path)
         return path
     assert isinstance(media, Audio)
     path = stem.parent / f"{stem.name}.wav"
@@ -111,12 +118,16 @@ def _save(media, stem: Path) -> Path:  # type: ignore[no-untyped-def]
 
 
 def _metrics(ref, test) -> str:  # type: ignore[no-untyped-def]
-    from vqcodec.media.types import Audio, Image
+    from vqcodec.media.types import Audio, Image, Video
     from vqcodec.metrics import ms_ssim_uint8, psnr_uint8, si_sdr
 
     if isinstance(ref, Image):
         a, b = ref.pixels.permute(1, 2, 0).numpy(), test.pixels.permute(1, 2, 0).numpy()
         return f"PSNR {psnr_uint8(a, b):.2f} dB, MS-SSIM {ms_ssim_uint8(a, b):.4f}"
+    if isinstance(ref, Video):
+        a, b = ref.frames.permute(1, 2, 3, 0).numpy(), test.frames.permute(1, 2, 3, 0).numpy()
+        mean = sum(psnr_uint8(x, y) for x, y in zip(a, b)) / len(a)
+        return f"PSNR {mean:.2f} dB (RGB, mean over {len(a)} frames of {a.shape[2]}x{a.shape[1]})"
     assert isinstance(ref, Audio) and isinstance(test, Audio)
     from vqcodec.media.audio import resample
 

@@ -122,6 +122,9 @@ class NetConfig(ConfigMixin):
         res_kernel: kernel of the first convolution of every residual block (odd).
         dilation_base: the ``j``-th level block of a level is dilated by ``dilation_base ** j`` (1 = no dilation;
             3 gives the 1, 3, 9 receptive-field growth of audio autoencoders).
+        frame_wise: video (``dims`` 3) only: the encoder and decoder are 2-D networks run on every frame (temporal
+            stride 1), so the latent grid keeps every frame and only the prior models time. Their weights are
+            those of a 2-D model of the same shape, so an image model's transforms code video unchanged.
     """
 
     dims: int = 2
@@ -136,8 +139,11 @@ class NetConfig(ConfigMixin):
     kernel_size: int = 3
     res_kernel: int = 3
     dilation_base: int = 1
+    frame_wise: bool = False
 
     def __post_init__(self) -> None:
+        if self.frame_wise and self.dims != 3:
+            raise ValueError("NetConfig: frame_wise is for video models (dims 3)")
         if min(self.num_res_blocks, self.decoder_level_blocks, self.encoder_level_blocks) < 0:
             raise ValueError("NetConfig: num_res_blocks, encoder_level_blocks and decoder_level_blocks must be >= 0")
         if self.dims not in (1, 2, 3):
@@ -154,6 +160,18 @@ class NetConfig(ConfigMixin):
     def total_stride(self) -> int:
         """Product of the strides: media sizes are padded to a multiple of it."""
         return int(math.prod(self.strides))
+
+    @property
+    def axis_strides(self) -> tuple[int, ...]:
+        """The stride along each grid axis: ``total_stride`` on every axis, but 1 along time when ``frame_wise``."""
+        if self.frame_wise:
+            return (1, self.total_stride, self.total_stride)
+        return (self.total_stride,) * self.dims
+
+    @property
+    def network_dims(self) -> int:
+        """Dimensionality of the convolutions (2 for a frame-wise video model)."""
+        return 2 if self.frame_wise else self.dims
 
     def channels(self, level: int) -> int:
         """Channels after ``level`` downsamplings."""

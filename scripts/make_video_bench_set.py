@@ -1,6 +1,7 @@
-"""Make the video bench set: a folder of links to the three benchmark clips of ../shared/data/video.
+"""Make the video bench set (or, with ``--split train``, the training set): a folder of links to the three
+benchmark clips (the four training clips) of ../shared/data/video.
 
-    python scripts/make_video_bench_set.py OUT [--data ../shared/data/video]
+    python scripts/make_video_bench_set.py OUT [--data ../shared/data/video] [--split bench|train]
 
 The split is fixed: foreman (Annex-B), BasketballPass (PNG frames) and cars (raw yuv) are benchmarked and never
 trained on; mobile, bikes, asl_book and carphone (plus the still images of images-train) are the training clips.
@@ -22,16 +23,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("out", type=Path)
     ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "video")
+    ap.add_argument("--split", choices=("bench", "train"), default="bench")
     args = ap.parse_args()
+    names = BENCH if args.split == "bench" else TRAIN
     args.out.mkdir(parents=True, exist_ok=True)
-    for name in BENCH:
+    for name in names:
         src = (args.data / name).resolve()
         if not src.exists():
             raise SystemExit(f"error: {src} is missing")
         link = args.out / name
         if not link.exists():
             link.symlink_to(src)
-    print(f"{args.out}: {', '.join(BENCH)}")
+    print(f"{args.out}: {', '.join(names)}")
 
 
 if __name__ == "__main__":

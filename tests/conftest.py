@@ -39,11 +39,12 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-def make_tiny_codec(path: Path, dims: int = 2, kind: str = "vq", stages: int = 2) -> Path:
+def make_tiny_codec(path: Path, dims: int = 2, kind: str = "vq", stages: int = 2,
+                    frame_wise: bool = False) -> Path:
     """A randomly initialised (untrained) VQ codec exported like a real one: VQ-VAE + PixelCNN prior.
 
     ``dims`` 1 is an audio model (mono, 16 kHz, stride 16), 2 an image model (RGB, stride 4), 3 a video model (RGB,
-    stride 2 along time, height and width)."""
+    stride 2 along time, height and width; with ``frame_wise`` a 2-D stride-4 network per frame)."""
     from vqcodec import VQVAE, NetConfig, VQConfig, VQVAEConfig
     from vqcodec.config import PriorConfig
     from vqcodec.priors import build_prior
@@ -51,7 +52,10 @@ def make_tiny_codec(path: Path, dims: int = 2, kind: str = "vq", stages: int = 2
 
     torch.manual_seed(0)
     channels, strides, tile = {1: (1, (4, 4), (16,)), 2: (3, (2, 2), (8, 8)), 3: (3, (2,), (2, 4, 4))}[dims]
-    net = NetConfig(dims=dims, in_channels=channels, hidden=8, max_hidden=16, strides=strides, num_res_blocks=1)
+    if frame_wise:
+        strides = (2, 2)
+    net = NetConfig(dims=dims, in_channels=channels, hidden=8, max_hidden=16, strides=strides, num_res_blocks=1,
+                    frame_wise=frame_wise)
     vq = VQVAEConfig(net=net, vq=VQConfig(codebook_size=16, codebook_dim=4, num_stages=stages, kmeans_init=False),
                      sample_rate=16000 if dims == 1 else 0)
     prior_cfg = PriorConfig(dims=dims, codebook_size=16, num_stages=stages, channels=8, num_layers=2, tile_shape=tile)
@@ -76,3 +80,9 @@ def tiny_audio_codec_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_video_codec_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random video VQ codec."""
     return make_tiny_codec(tmp_path_factory.mktemp("weights") / "tiny-video.safetensors", 3)
+
+
+@pytest.fixture(scope="session")
+def tiny_framewise_codec_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random frame-wise video VQ codec (2-D networks per frame, 3-D prior)."""
+    return make_tiny_codec(tmp_path_factory.mktemp("weights") / "tiny-framewise.safetensors", 3, frame_wise=True)

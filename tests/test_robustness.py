@@ -130,6 +130,8 @@ def test_demo_round_trips_and_never_replaces_its_outputs_by_default(tmp_path: Pa
 
     for other in (m.name for m in BUILTIN.values() if m.modality == "image" and m.name != DEFAULT_MODELS["image"]):
         assert (out / f"photo.{other}.vq").is_file() and f"model {other} " in res.output  # side by side
+    if "video" in DEFAULT_MODELS:
+        assert (out / "clip.vq").is_file() and (out / "clip.decoded.mkv").is_file()
     res = CliRunner().invoke(cli, ["demo", "--out", str(out)])
     assert res.exit_code != 0 and "--force" in res.output
     assert CliRunner().invoke(cli, ["demo", "--out", str(out), "--force"]).exit_code == 0

@@ -82,7 +82,7 @@ class VQVAETask(Task):
             **out,
             "codebook_usage": float(used.float().mean()) if used is not None else 0.0,
             "bits_per_index_uniform": math.log2(k),
-            "bpp_uniform": stages * math.log2(k) / self.model.stride ** (self.config.net.dims),
+            "bpp_uniform": stages * math.log2(k) / math.prod(self.model.axis_strides),
         }
 
     def export(self) -> tuple[str, dict[str, Any], dict[str, dict[str, Tensor]]]:
@@ -158,7 +158,7 @@ class PriorTask(Task):
         rate = self.base.config.sample_rate
         if rate:  # audio: bits per sample -> kbps
             out.update({f"kbps_{q}": out[f"bpp_{q}"] * rate / 1000 for q in range(1, stages + 1)})
-        n_idx = pixels / self.base.stride ** self.base.config.net.dims * stages
+        n_idx = pixels / math.prod(self.base.axis_strides) * stages
         out["bits_per_index"] = total[-1] / max(n_idx, 1)
         return out
 
@@ -169,13 +169,18 @@ class PriorTask(Task):
         return "vq", config, {"model": self.base.state_dict(), "prior": self.model.state_dict()}
 
     def init_from(self, path: str) -> None:
-        """Start from the prior of a ``vq`` weights file."""
+        """Start from the prior of a ``vq`` weights file; a video (3-D) prior may start from an image (2-D) prior of
+        the same shape, inflated so that it starts as that prior on every frame (``inflated_state``)."""
+        from vqcodec.priors.pixelcnn import GatedPixelCNN, inflated_state
         from vqcodec.weights_io import load_state, load_weights
 
         wf = load_weights(path) if path.endswith(".safetensors") else None
         if wf is None or "prior" not in wf.tensors:
             raise ValueError(f"--init-from {path}: a prior run starts from a vq weights file with a prior")
-        load_state(self.model, wf.tensors["prior"], path)
+        state = wf.tensors["prior"]
+        if int(wf.config["prior"].get("dims", 0)) == self.config.dims - 1 and isinstance(self.model, GatedPixelCNN):
+            state = inflated_state(self.model, {k: v.float() for k, v in state.items()})
+        load_state(self.model, state, path)
 
 
 def load_base_vqvae(path: str) -> VQVAE:
@@ -190,6 +195,16 @@ def load_base_vqvae(path: str) -> VQVAE:
     model = VQVAE(VQVAEConfig.from_dict(cfg))
     load_state(model, state, path)
     return model
+
+
+def frame_wise_video(image_model: VQVAE) -> VQVAE:
+    """A 2-D image VQ-VAE as a video model: the same weights run on every frame (``net.frame_wise``), the latent
+    grid ``(T, H/s, W/s)`` keeps every frame, so a 3-D prior over it is the only temporal model."""
+    net = dataclasses.replace(image_model.config.net, dims=3, frame_wise=True)
+    config = dataclasses.replace(image_model.config, net=net)
+    video = VQVAE(config)
+    video.load_state_dict(image_model.state_dict())
+    return video.eval()
 
 
 def prior_config_for(base: VQVAE, overrides: dict[str, Any]) -> PriorConfig:
@@ -240,6 +255,8 @@ def build_task(cfg: Any, distributed: bool) -> Task:
     with ``init_from`` the model config comes from that file."""
     if cfg.stage == "prior":
         base = load_base_vqvae(cfg.base_model)
+        if cfg.modality == "video" and base.config.net.dims == 2:
+            base = frame_wise_video(base)
         if cfg.modality == "audio" and not base.config.sample_rate:  # a stage-1 checkpoint: the run's rate
             base.config = dataclasses.replace(base.config, sample_rate=cfg.sample_rate)
         return PriorTask(prior_config_for(base, cfg.model), base)

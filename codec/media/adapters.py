@@ -216,6 +216,9 @@ class AudioAdapter(ModalityAdapter):
 class VideoAdapter(ModalityAdapter):
     name, dims, media_type = "video", 3, Video
     tiling = Tiling((64, 512, 512), (16, 64, 64))
+    prior_group = 1
+    """One slab of prior tiles along time (a group of frames) per coding session, so decoding memory does not grow
+    with the clip's length."""
 
     def prepare(self, media: Media, geo: Geometry) -> Prepared:
         assert isinstance(media, Video)

@@ -52,7 +52,7 @@ class VQCodec(CodecModel):
 
     @property
     def strides(self) -> tuple[int, ...]:
-        return (self.vqvae.stride,) * self.dims
+        return self.vqvae.axis_strides
 
     @property
     def sample_rate(self) -> int:
@@ -98,7 +98,7 @@ class VQCodec(CodecModel):
         networks on ``x``'s device; tiled encoder."""
         self.check_quality(stages)
         vqvae = self.networks(x.device)
-        z_e = tiled_apply(vqvae.encoder, x, tiling or _whole(x), down=vqvae.stride)
+        z_e = tiled_apply(vqvae.encoder, x, self._frame_plan(tiling or _whole(x)), down=self.strides)
         return vqvae.quantizer.encode(z_e, stages=stages).cpu()
 
     @torch.no_grad()
@@ -108,7 +108,7 @@ class VQCodec(CodecModel):
         speech synthesizer runs on the CPU: its output is the same on every device)."""
         vqvae = self.networks(device)
         z_q = vqvae.quantizer.decode(indices.to(device), stages=indices.shape[-1])
-        plan = (tiling or _whole(z_q, vqvae.stride)).scaled(self.strides)
+        plan = self._frame_plan(tiling or _whole(z_q, self.strides)).scaled(self.strides)
         decoder = vqvae.decoder
         if isinstance(decoder, SpeechDecoder):  # frame controls tile by tile into one phase-continuous synthesis
             synth = self.vqvae.decoder
@@ -117,7 +117,13 @@ class VQCodec(CodecModel):
             pieces = tiled_pieces(decoder.controls, z_q, plan, up=self.config.model.net.strides[1])
             wave = torch.cat([*(stream.push(c.cpu()) for c in pieces), stream.finish()], dim=-1)
             return wave[..., : z_q.shape[-1] * vqvae.stride]
-        return tiled_apply(decoder, z_q, plan, up=vqvae.stride)
+        return tiled_apply(decoder, z_q, plan, up=self.strides)
+
+    def _frame_plan(self, tiling: Tiling) -> Tiling:
+        """``tiling`` without context along time for a frame-wise video model (its frames do not see each other)."""
+        if not self.config.model.net.frame_wise:
+            return tiling
+        return Tiling(tiling.core, (0, *tiling.margin[1:]))
 
     def compress(self, x: Tensor, quality: int, tiling: Tiling | None = None, group: int = 0) -> Encoded:
         """Entropy-code ``x (1, C, *grid)`` at ``quality`` stages; ``group``: prior tiles along the first latent axis
@@ -160,9 +166,10 @@ class VQCodec(CodecModel):
         return self.decode_indices(indices, device, tiling)
 
 
-def _whole(x: Tensor, scale: int = 1) -> Tiling:
-    """A plan with one tile covering ``x`` (sizes in media samples: latent sizes times ``scale``)."""
-    return Tiling(tuple(int(n) * scale for n in x.shape[2:]), (0,) * (x.dim() - 2))
+def _whole(x: Tensor, scale: tuple[int, ...] | None = None) -> Tiling:
+    """A plan with one tile covering ``x`` (sizes in media samples: latent sizes times ``scale`` per axis)."""
+    factors = scale or (1,) * (x.dim() - 2)
+    return Tiling(tuple(int(n) * f for n, f in zip(x.shape[2:], factors)), (0,) * (x.dim() - 2))
 
 
 def _build(config: dict, tensors: dict) -> VQCodec:  # type: ignore[type-arg]

@@ -69,15 +69,22 @@ class VQVAE(nn.Module):
 
     @property
     def stride(self) -> int:
-        """Media sizes must be multiples of this (pad first)."""
+        """Media sizes must be multiples of this (pad first); along time a frame-wise video model has stride 1
+        (``axis_strides``)."""
         return self.config.net.total_stride
+
+    @property
+    def axis_strides(self) -> tuple[int, ...]:
+        """The stride along each grid axis."""
+        return self.config.net.axis_strides
 
     def _check(self, x: Tensor) -> None:
         net = self.config.net
         if x.dim() != net.dims + 2 or x.shape[1] != net.in_channels:
             raise ValueError(f"expected (B, {net.in_channels}, {net.dims} grid axes), got {tuple(x.shape)}")
-        if any(n % self.stride for n in x.shape[2:]):
-            raise ValueError(f"grid {tuple(x.shape[2:])} is not a multiple of the model stride {self.stride}")
+        strides = net.axis_strides
+        if any(n % st for n, st in zip(x.shape[2:], strides)):
+            raise ValueError(f"grid {tuple(x.shape[2:])} is not a multiple of the model strides {strides}")
 
     def forward(self, x: Tensor, stages: int | None = None) -> VQVAEOutput:
         """Reconstruct ``x (B, C, *grid)`` through the quantizer; trains the codebook in training mode."""

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import torch
 from torch import Tensor, nn
 
 from vqcodec.config import NetConfig
 
 _CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
+FRAME_BATCH = 4
+"""Frames a frame-wise network runs on per call."""
 _CONV_T = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}
 
 
@@ -46,7 +51,16 @@ class ResBlock(nn.Module):
 
 def level_blocks(net: NetConfig, channels: int, count: int, zero_init: bool) -> list[nn.Module]:
     """``count`` residual blocks of one level, the ``j``-th dilated by ``net.dilation_base ** j``."""
-    return [ResBlock(net.dims, channels, zero_init, net.res_kernel, net.dilation_base**j) for j in range(count)]
+    return [ResBlock(net.network_dims, channels, zero_init, net.res_kernel, net.dilation_base**j) for j in range(count)]
+
+
+def per_frame(fn: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
+    """A 2-D network ``fn`` on every frame of ``x (B, C, T, H, W)`` -> ``(B, C', T, H', W')``, ``FRAME_BATCH``
+    frames per call (the activations of a whole tile of frames at once would not fit the memory bound)."""
+    b, c, t, h, w = x.shape
+    frames = x.transpose(1, 2).reshape(b * t, c, h, w)
+    y = torch.cat([fn(frames[i: i + FRAME_BATCH]) for i in range(0, b * t, FRAME_BATCH)])
+    return y.reshape(b, t, *y.shape[1:]).transpose(1, 2)
 
 
 class Encoder(nn.Module):
@@ -58,7 +72,8 @@ class Encoder(nn.Module):
 
     def __init__(self, net: NetConfig, out_channels: int) -> None:
         super().__init__()
-        d = net.dims
+        d = net.network_dims
+        self.frame_wise = net.frame_wise
         layers: list[nn.Module] = [conv(d, net.in_channels, net.channels(0), net.kernel_size)]
         for level, s in enumerate(net.strides):
             layers += [nn.GELU(), downsample(d, net.channels(level), net.channels(level + 1), s)]
@@ -69,6 +84,8 @@ class Encoder(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.frame_wise:
+            return per_frame(self.net, x)
         return self.net(x)
 
 
@@ -82,7 +99,8 @@ class Decoder(nn.Module):
 
     def __init__(self, net: NetConfig, in_channels: int) -> None:
         super().__init__()
-        d = net.dims
+        d = net.network_dims
+        self.frame_wise = net.frame_wise
         top = net.channels(len(net.strides))
         layers: list[nn.Module] = [conv(d, in_channels, top, 3)]
         layers += [ResBlock(d, top, kernel=net.res_kernel) for _ in range(net.num_res_blocks)]
@@ -98,6 +116,11 @@ class Decoder(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: Tensor) -> Tensor:
+        if self.frame_wise:
+            return per_frame(self._run, z)
+        return self._run(z)
+
+    def _run(self, z: Tensor) -> Tensor:
         if not self._level_after:
             return self.net(z)
         for i, layer in enumerate(self.net):

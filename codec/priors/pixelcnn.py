@@ -210,3 +210,31 @@ def _pixelcnn(model: GatedPixelCNN) -> object:
     from vqcodec.priors.incremental import FixedPointNet
 
     return FixedPointNet.from_model(model)
+
+
+def inflated_state(target: GatedPixelCNN, state: dict[str, Tensor]) -> dict[str, Tensor]:
+    """The state of a ``dims - 1``-D prior (e.g. an image prior) laid into ``target``, a ``dims``-D prior of the same
+    channels, layers, kernel, codebook and stages, so that ``target`` starts out as the smaller prior applied to
+    every slice along the new first axis (every frame of a video).
+
+    Stack ``s`` of the smaller prior becomes stack ``s + 1`` (its kernel gains a size-1 axis in front); the new
+    stack 0 (the one that looks at earlier frames) keeps ``target``'s own initialisation, and its link into stack 1
+    starts at zero, so training lets the earlier frames in from there.
+    """
+    out = {k: v.clone() for k, v in target.state_dict().items()}
+    d = target.config.dims
+    for key, value in state.items():
+        if not key.startswith("layers."):
+            if out[key].shape != value.shape:
+                raise ValueError(f"prior parameter {key}: {tuple(value.shape)} does not fit {tuple(out[key].shape)}")
+            out[key] = value.clone()
+            continue
+        _, layer, stack, name = key.split(".", 3)
+        new_key = f"layers.{layer}.{int(stack) + 1}.{name}"
+        v = value.unsqueeze(2) if name == "conv_weight" else value
+        if new_key not in out or out[new_key].shape != v.shape:
+            raise ValueError(f"prior parameter {key} does not fit a {d}-D prior of this shape")
+        out[new_key] = v.clone()
+    for i in range(target.config.num_layers):
+        out[f"layers.{i}.1.link_weight"].zero_()
+    return out

@@ -1,0 +1,120 @@
+"""The frame-wise video model: an image model's transforms on every frame, a 3-D prior over the (t, h, w, stages)
+grid that starts as the image prior per frame; round trips over multi-group clips, bit-exactness in another
+process with another thread count, the CLI on the bundled clip."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+import torch
+
+import vqcodec
+from vqcodec import VQVAE, NetConfig, VQConfig, VQVAEConfig
+from vqcodec.config import PriorConfig
+from vqcodec.media import Video
+from vqcodec.priors import build_prior
+from vqcodec.priors.pixelcnn import inflated_state
+from vqcodec.registry import load_model
+
+from vqcodec.train.tasks_vq import frame_wise_video
+
+from cli_helpers import run
+
+
+def _image_vqvae() -> VQVAE:
+    torch.manual_seed(3)
+    net = NetConfig(dims=2, hidden=8, max_hidden=16, strides=(2, 2), num_res_blocks=1)
+    return VQVAE(VQVAEConfig(net=net, vq=VQConfig(codebook_size=16, codebook_dim=4, num_stages=2,
+                                                  kmeans_init=False))).eval()
+
+
+def test_frame_wise_model_codes_every_frame_as_the_image_model() -> None:
+    image = _image_vqvae()
+    video = frame_wise_video(image)
+    assert video.axis_strides == (1, 4, 4)
+    x = torch.rand(2, 3, 5, 12, 8)  # 5 frames: more than one frame batch of the per-frame networks
+    with torch.no_grad():
+        per_frame = torch.stack([image.encode(x[:, :, t]) for t in range(5)], dim=1)
+        assert torch.equal(video.encode(x), per_frame)
+        rec = video.decode(per_frame)
+        assert rec.shape == x.shape
+        assert torch.allclose(rec[:, :, 3], image.decode(per_frame[:, 3]), atol=1e-6)
+    with pytest.raises(ValueError, match="multiple of the model strides"):
+        video.encode(torch.rand(1, 3, 2, 10, 8))
+
+
+def test_inflated_prior_starts_as_the_image_prior_on_every_frame() -> None:
+    torch.manual_seed(4)
+    cfg2 = PriorConfig(dims=2, codebook_size=16, num_stages=2, channels=8, num_layers=3, tile_shape=(4, 4))
+    prior2 = build_prior(cfg2).eval()
+    prior3 = build_prior(PriorConfig(dims=3, codebook_size=16, num_stages=2, channels=8, num_layers=3,
+                                     tile_shape=(4, 4, 4))).eval()
+    prior3.load_state_dict(inflated_state(prior3, prior2.state_dict()))
+    idx = torch.randint(0, 16, (2, 4, 5, 6, 2))
+    with torch.no_grad():
+        per_frame = torch.stack([prior2(idx[:, t]) for t in range(4)], dim=1)
+        assert torch.allclose(prior3(idx), per_frame, atol=1e-5)
+    wrong = build_prior(PriorConfig(dims=3, codebook_size=16, num_stages=2, channels=4, num_layers=3,
+                                    tile_shape=(4, 4, 4)))
+    with pytest.raises(ValueError, match="does not fit"):
+        inflated_state(wrong, prior2.state_dict())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 1), (1, 9, 13), (7, 8, 8), (5, 17, 6)])
+def test_frame_wise_round_trip_any_size_and_length(tiny_framewise_codec_path: Path,
+                                                    shape: tuple[int, int, int]) -> None:
+    """Clips longer than the prior's temporal tile (2 latent frames) are coded in several groups."""
+    model = load_model(tiny_framewise_codec_path)
+    frames = torch.randint(0, 256, (3, *shape), dtype=torch.uint8)
+    comp = vqcodec.encode(Video(frames, Fraction(25)), model, 2)
+    assert comp.header.shape == (3, *shape)
+    out = vqcodec.decompress(comp.data, model)
+    assert isinstance(out, Video) and out.frames.shape == frames.shape and out.fps == Fraction(25)
+    again = vqcodec.decompress(comp.data, model)
+    assert isinstance(again, Video) and torch.equal(again.frames, out.frames)
+
+
+_DECODE = """
+import sys, torch
+torch.set_num_threads(int(sys.argv[3]))
+import vqcodec
+from vqcodec.registry import load_model
+out = vqcodec.decompress(open(sys.argv[2], "rb").read(), load_model(sys.argv[1]))
+open(sys.argv[2] + ".raw", "wb").write(out.frames.numpy().tobytes())
+"""
+
+
+def test_frame_wise_decode_is_bit_exact_in_another_process_and_thread_count(tiny_framewise_codec_path: Path,
+                                                                            tmp_path: Path) -> None:
+    model = load_model(tiny_framewise_codec_path)
+    torch.manual_seed(5)
+    frames = torch.randint(0, 256, (3, 6, 20, 28), dtype=torch.uint8)
+    with torch.no_grad():
+        torch.set_num_threads(2)
+        comp = vqcodec.encode(Video(frames, Fraction(30)), model, 2)
+        local = vqcodec.decompress(comp.data, model)
+    (tmp_path / "c.vq").write_bytes(comp.data)
+    for threads in ("1", "2"):
+        res = subprocess.run([sys.executable, "-c", _DECODE, str(tiny_framewise_codec_path), str(tmp_path / "c.vq"),
+                              threads], capture_output=True, text=True, timeout=120,
+                             env={**os.environ, "OMP_NUM_THREADS": threads})
+        assert res.returncode == 0, res.stderr[-2000:]
+        assert (tmp_path / "c.vq.raw").read_bytes() == local.frames.numpy().tobytes()
+
+
+def test_cli_codes_the_bundled_clip_with_a_frame_wise_model(tiny_framewise_codec_path: Path, tmp_path: Path) -> None:
+    from vqcodec.media import load_video
+
+    clip = Path(vqcodec.__file__).parent / "samples" / "clip.mp4"
+    vq, out = tmp_path / "clip.vq", tmp_path / "clip.y4m"
+    code, err, _ = run("encode", str(clip), "-o", str(vq), "--model", str(tiny_framewise_codec_path), "--quality", "1")
+    assert code == 0, err
+    code, err, _ = run("decode", str(vq), "-o", str(out), "--model", str(tiny_framewise_codec_path))
+    assert code == 0, err
+    src, dec = load_video(clip), load_video(out)
+    assert dec.frames.shape == src.frames.shape
