@@ -50,5 +50,6 @@ def test_wheel_contains_only_the_vqcodec_package(tmp_path: Path) -> None:
                 "vqcodec/quantizers/vq.py", "vqcodec/py.typed", "vqcodec/samples/photo.png",
                 "vqcodec/bench/references/kodak.json", "vqcodec/samples/speech_a.flac",
                 "vqcodec/weights/vq-image.safetensors", "vqcodec/weights/gauss-image.safetensors",
+                "vqcodec/weights/vq-video.safetensors",
                 "vqcodec/samples/clip.mp4"):
         assert sub in names, sub

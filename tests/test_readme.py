@@ -38,6 +38,7 @@ def test_readme_command_line_block(tmp_path: Path, samples_dir: Path, tiny_codec
     shutil.copy(tiny_codec_path, tmp_path / "my-model.safetensors")
     samples, rate = sf.read(samples_dir / "speech_a.flac")
     sf.write(tmp_path / "talk.wav", samples, rate)
+    shutil.copy(samples_dir / "clip.mp4", tmp_path / "clip.mp4")
     (tmp_path / "out").mkdir()
     exe = str(Path(sys.executable).parent / "vqcodec")
     for line in _cli_block():
@@ -53,6 +54,7 @@ def test_readme_command_line_block(tmp_path: Path, samples_dir: Path, tiny_codec
     ("vq-image", "kodak-vq", "vq", "bpp", ("psnr", "ms_ssim"), (4, 2, 4), "kodak"),
     ("vq-speech", "speech-vq", "vq", "kbps", ("pesq", "stoi"), (3, 3, 3), "speech-test"),
     ("gauss-image", "kodak-gauss", "gauss", "bpp", ("psnr", "ms_ssim"), (4, 2, 4), "kodak"),
+    ("vq-video", "video-vq", "vq:vq-video", "bpp", ("psnr_y", "ms_ssim"), (4, 2, 4), "video-bench"),
 ])
 def test_model_zoo_rates_are_the_committed_bench_measurements(name: str, run_dir: str, codec: str, rate: str,
                                                               metrics: tuple[str, str], digits: tuple[int, ...],
