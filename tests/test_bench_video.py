@@ -117,11 +117,12 @@ def test_video_bench_writes_every_output(tmp_path: Path, tiny_codec_path: Path, 
     assert "encode fps" in summary and "--frames 4" in summary
 
 
-def test_video_bench_without_a_video_model_is_one_line(tmp_path: Path) -> None:
+def test_video_bench_of_a_kind_without_a_video_model_is_one_line(tmp_path: Path) -> None:
+    """``gauss`` has no built-in video model (``vq`` has one since vq-video ships): one line, non-zero exit."""
     data = tmp_path / "clips"
     data.mkdir()
     shutil.copy(CLIP, data / "clip.mp4")
-    res = CliRunner().invoke(cli, ["bench", "video", "--data", str(data), "--codecs", "vq", "--out",
+    res = CliRunner().invoke(cli, ["bench", "video", "--data", str(data), "--codecs", "gauss", "--out",
                                    str(tmp_path / "o"), "--frames", "2"])
     assert res.exit_code != 0 and res.output.startswith("Error: ") and len(res.output.strip().splitlines()) == 1, \
         res.output
