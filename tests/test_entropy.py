@@ -117,3 +117,23 @@ def test_encoder_fast_path_writes_the_bytes_of_the_step_walk(dims: int, monkeypa
     slow = encode_indices(idx, prior)
     assert fast.payload == slow.payload and fast.estimated_bits == slow.estimated_bits
     assert torch.equal(decode_indices(fast.payload, prior, tuple(idx.shape), fast.tile_shape), idx)
+
+
+def test_integer_form_is_converted_once_and_again_after_the_weights_change() -> None:
+    """The exact integer prior is cached per module: a second file reuses it, a weight change (optimizer step,
+    ``load_state_dict``) converts anew, and the cached form codes the same bytes as a fresh conversion."""
+    from vqcodec.entropy.integer import _CACHE, to_integer
+
+    prior = tiny_prior(2, stages=2)
+    idx = torch.randint(0, 16, (1, 7, 9, 2))
+    first = to_integer(prior)
+    assert to_integer(prior) is first
+    cached = encode_indices(idx, prior).payload
+    _CACHE.clear()
+    assert encode_indices(idx, prior).payload == cached and to_integer(prior) is not first
+    second = to_integer(prior)
+    train(prior, torch.randint(0, 4, (8, 7, 9, 2)), steps=2)  # in-place optimizer updates
+    assert to_integer(prior) is not second
+    third = to_integer(prior)
+    prior.load_state_dict(tiny_prior(2, stages=2).state_dict())  # back to the first weights, copied in place
+    assert to_integer(prior) is not third and encode_indices(idx, prior).payload == cached

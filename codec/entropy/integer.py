@@ -14,6 +14,8 @@ known layers gets its exact form without a hand-written copy.
 
 from __future__ import annotations
 
+import itertools
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,15 +43,34 @@ def integer_form(*types: type[nn.Module]) -> Callable[[Callable[[M], object]], C
     return deco
 
 
+_CACHE: weakref.WeakKeyDictionary[nn.Module, tuple[tuple, object]] = weakref.WeakKeyDictionary()
+
+
+def _fingerprint(module: nn.Module) -> tuple:
+    """What the integer form depends on: every parameter and buffer, by storage and in-place version (an
+    optimizer step, ``load_state_dict`` or ``.to()`` changes one of them)."""
+    return tuple((t.data_ptr(), t._version, t.dtype, t.device, tuple(t.shape))
+                 for t in itertools.chain(module.parameters(), module.buffers()))
+
+
 def to_integer(module: nn.Module) -> object:
     """The exact integer form of ``module`` (the converter of its type, or of its nearest registered base class).
+
+    The form is cached per module until one of its tensors changes, so coding many files with one loaded model
+    converts it once (the conversion is deterministic: a cached form equals a fresh one).
 
     Raises:
         TypeError: no converter is registered for the module's type.
     """
+    key = _fingerprint(module)
+    hit = _CACHE.get(module)
+    if hit is not None and hit[0] == key:
+        return hit[1]
     for cls in type(module).__mro__:
         if cls in _CONVERTERS:
-            return _CONVERTERS[cls](module)
+            out = _CONVERTERS[cls](module)
+            _CACHE[module] = (key, out)
+            return out
     raise TypeError(f"{type(module).__name__} has no exact integer form (register one with @integer_form)")
 
 

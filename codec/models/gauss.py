@@ -206,12 +206,9 @@ class GaussCodec(CodecModel):
     # ---- coding --------------------------------------------------------------------------------------------------
 
     def _integer_hyper(self) -> IntLayer:
-        cached = self.__dict__.get("_int_h_s")
-        if cached is None:
-            cached = to_integer(self.h_s)
-            assert isinstance(cached, IntLayer)
-            self.__dict__["_int_h_s"] = cached
-        return cached
+        net = to_integer(self.h_s)  # cached until h_s's weights change
+        assert isinstance(net, IntLayer)
+        return net
 
     def _params(self, z_hat: Tensor) -> tuple[Tensor, Tensor]:
         """``(mean (float, exact multiples of 2**-10), level index (int64))`` from integer ``z_hat`` (CPU)."""
