@@ -166,3 +166,34 @@ def test_a_3d_model_trains_on_the_video_folder(shared_data: Path, tmp_path: Path
     assert result.step == 2 and "psnr" in result.val_metrics
     saved = json.loads(json.dumps(torch.load(result.checkpoint, weights_only=True)["config"]))
     assert saved["modality"] == "video" and saved["clip_frames"] == 4
+
+
+def test_speech_decoder_finetune_keeps_the_supervision_and_freezes_the_codes(speech_dir: Path,
+                                                                              tmp_path: Path) -> None:
+    """``finetune=decoder`` on a speech model: stage 1's pitch/voicing/envelope supervision stays in the loss,
+    and only ``decoder.*`` tensors change, so the same audio gives the same indices (the prior still fits)."""
+    from vqcodec.train.export import export_checkpoint
+
+    model = {"net": {"dims": 1, "in_channels": 1, "strides": [160, 2], "hidden": 16, "num_res_blocks": 1,
+                     "res_kernel": 3},
+             "synth": {"n_mels": 20, "bins": 8},
+             "vq": {"codebook_size": 16, "codebook_dim": 8, "num_stages": 2, "quantizer_dropout": 0.5}}
+    base = {"modality": "audio", "data": str(speech_dir), "crop": 3200, "val_crop": 3200, "val_items": 1,
+            "batch_size": 2, "warmup": 1, "workers": 0, "threads": 1}
+    train(build_config({**base, "model": model, "out": str(tmp_path / "vq"), "steps": 2, "eval_every": 2}, {}),
+          progress=False)
+    source = tmp_path / "speech.safetensors"
+    export_checkpoint(tmp_path / "vq", source)
+    tuned_run = tmp_path / "dec"
+    result = train(build_config({**base, "init_from": str(source), "finetune": "decoder", "out": str(tuned_run),
+                                 "steps": 3, "lr": 0.01, "eval_every": 3}, {}), progress=False)
+    assert result.train_metrics["pitch"] > 0 and result.train_metrics["mel"] > 0
+    assert "pesq_1" in result.val_metrics or "si_sdr_1" in result.val_metrics
+    tuned = tmp_path / "tuned.safetensors"
+    export_checkpoint(tuned_run, tuned)
+    from vqcodec.weights_io import load_weights
+
+    old, new = load_weights(source).tensors["model"], load_weights(tuned).tensors["model"]
+    assert old.keys() == new.keys()
+    changed = {k for k in old if not torch.equal(old[k], new[k])}
+    assert changed and all(k.startswith("decoder.") for k in changed), sorted(changed)

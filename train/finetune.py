@@ -17,6 +17,7 @@ from torch import Tensor
 
 from vqcodec.config import VQVAEConfig
 from vqcodec.metrics import ms_ssim
+from vqcodec.nn.speech import SpeechDecoder
 from vqcodec.quantizers.vq import dropout_stages
 
 from vqcodec.train.losses import Distortion, PixelDistortion
@@ -35,9 +36,18 @@ class DecoderTask(VQVAETask):
                 p.requires_grad_(False)
 
     def train_step(self, x: Tensor) -> tuple[Tensor, dict[str, float]]:
-        """Distortion of the decoder's output for ``x (B, C, *grid)`` from frozen codewords (no VQ losses)."""
+        """Distortion of the decoder's output for ``x (B, C, *grid)`` from frozen codewords (no VQ losses).
+
+        A speech decoder keeps stage 1's supervision of its pitch, voicing and envelope by the frozen encoder's
+        analysis (``aux``) and its random synthesis noise: the same loss as stage 1 minus the VQ terms."""
         self.model.encoder.eval(), self.model.quantizer.eval()  # no EMA updates, restarts or k-means
         n = dropout_stages(self.config.vq.num_stages, self.config.vq.quantizer_dropout)  # as in stage-1 training
+        if isinstance(self.model.decoder, SpeechDecoder):
+            out = self.model(x, stages=n)  # the frozen quantizer in eval mode codes greedily, as the codec does
+            recon, terms = self.distortion(out.x_hat, x)
+            aux = out.aux_loss if out.aux_loss is not None else recon.new_zeros(())
+            loss = recon + aux
+            return loss, {"loss": float(loss.detach()), **terms, "pitch": float(aux.detach()), "stages": float(n)}
         with torch.no_grad():
             z_q = self.model.quantizer.decode(self.model.encode(x, stages=n), stages=n)
         x_hat = self.model.decoder(z_q)
@@ -48,6 +58,8 @@ class DecoderTask(VQVAETask):
     def evaluate(self, batches: Iterable[Tensor]) -> dict[str, float]:
         """The VQ-VAE metrics plus ``psnr_q`` (and ``ms_ssim_q`` with an MS-SSIM weight) for each stage count q."""
         out = super().evaluate(batches)
+        if self.config.net.dims == 1:  # stage 1's evaluation already scores every stage count of a 1-D model
+            return out
         was = self.model.training
         self.model.eval()
         stages = self.config.vq.num_stages
