@@ -223,7 +223,8 @@ def pitch(x: Tensor, sample_rate: int, hop: int, f0_min: float, f0_max: float,
     padded = F.pad(x, (length // 2, length // 2 + hop))
     segs = padded.unfold(1, length, hop)[:, :frames].double()  # (B, F, length), centred on t * hop
     segs = segs - segs.mean(-1, keepdim=True)
-    n = 1 << (2 * length - 1).bit_length()
+    n = 1 << (length - 1).bit_length()  # n >= length: r(tau) for tau <= max_lag + 1 reads x_{j + tau}, j < w, up
+    # to index w + max_lag = length - 1, so the circular correlation never wraps (the same values as n >= 2 length)
     cross = torch.fft.irfft(torch.fft.rfft(segs[..., :w], n=n).conj() * torch.fft.rfft(segs, n=n), n=n)
     r = cross[..., : max_lag + 2]  # r(tau) = sum_{j < w} x_j x_{j + tau}
     energy = F.pad(torch.cumsum(segs**2, dim=-1), (1, 0))  # energy[k] = sum_{j < k} x_j^2
