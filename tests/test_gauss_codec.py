@@ -157,3 +157,26 @@ def test_init_from_an_image_vq_model_takes_its_transforms(tiny_codec_path: Path)
     other = GaussTask(dataclasses.replace(SMALL))
     with pytest.raises(ValueError, match="neither a gauss model nor an image VQ model"):
         other.init_from(str(tiny_codec_path))
+
+
+def test_init_from_a_gauss_model_may_add_quality_levels(gauss_path: Path) -> None:
+    """A run from a gauss model trained at lambdas (0.002, 0.01, 0.05) may add levels around them: the trained
+    gains are kept, a new level starts from its nearest one moved by half the log-lambda ratio; every other tensor
+    is the source's. Dropping a trained lambda is refused."""
+    from vqcodec.train.tasks_gauss import GaussTask
+    from vqcodec.weights_io import load_weights
+
+    src = load_weights(gauss_path).tensors["model"]
+    task = GaussTask(dataclasses.replace(SMALL, lambdas=(0.0005, 0.002, 0.01, 0.05, 0.1)))
+    task.init_from(str(gauss_path))
+    got = task.model.state_dict()
+    assert all(torch.equal(got[k], v.float()) for k, v in src.items() if "gain" not in k)
+    for name, sign in (("log_gain", 1.0), ("log_inv_gain", -1.0)):
+        old = src[name].float()
+        assert torch.equal(got[name][1:4], old)
+        assert torch.allclose(got[name][0], old[0] + sign * 0.5 * math.log(0.0005 / 0.002))
+        assert torch.allclose(got[name][4], old[2] + sign * 0.5 * math.log(0.1 / 0.05))
+    assert len(task.model.qualities) == 5
+    fewer = GaussTask(dataclasses.replace(SMALL, lambdas=(0.002, 0.05)))
+    with pytest.raises(ValueError, match="may add lambdas but must keep those"):
+        fewer.init_from(str(gauss_path))

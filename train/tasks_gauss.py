@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -66,7 +67,8 @@ class GaussTask(Task):
             return
         weights = load_weights(path)
         if weights.kind == "gauss":
-            load_state(self.model, weights.tensors["model"], path)
+            load_state(self.model, self._with_gains(weights.tensors["model"],
+                                                    tuple(weights.config["model"]["lambdas"]), path), path)
             return
         vq = weights.config.get("model", {})
         net, dim = vq.get("net"), vq.get("vq", {}).get("codebook_dim")
@@ -80,6 +82,27 @@ class GaussTask(Task):
             for k, v in taken.items():
                 state[ours + k[len(theirs):]] = v.to(state[ours + k[len(theirs):]].dtype)
         load_state(self.model, state, path)
+
+    def _with_gains(self, state: dict[str, Tensor], lambdas: tuple[float, ...], path: str) -> dict[str, Tensor]:
+        """``state`` of a gauss model trained at ``lambdas``, with a gain vector for each of this run's lambdas:
+        a lambda the source has keeps its gains; a new one starts from the source's nearest lambda, its log-gain
+        moved by ``0.5 * log(lambda_new / lambda_near)`` (the MSE-optimal step scales as ``lambda^-1/2``). So
+        quality levels can be added below or above the trained ones and trained on from there."""
+        ours = tuple(self.config.lambdas)
+        if ours == lambdas:
+            return state
+        if not set(lambdas) <= set(ours):
+            raise ValueError(f"{path}: trained at lambdas {list(lambdas)}; a run from it may add lambdas but must "
+                             f"keep those (got {list(ours)})")
+        out = dict(state)
+        for name, sign in (("log_gain", 1.0), ("log_inv_gain", -1.0)):
+            src = state[name]
+            rows = []
+            for lam in ours:
+                near = min(range(len(lambdas)), key=lambda i: abs(math.log(lambdas[i] / lam)))
+                rows.append(src[near] + sign * 0.5 * math.log(lam / lambdas[near]))
+            out[name] = torch.stack(rows)
+        return out
 
 
 def model_config(cfg: Any) -> GaussConfig:
