@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 from cli_helpers import one_error_line, run
 
 
@@ -111,3 +112,42 @@ def test_stdin_stdout_and_bitrate(tiny_audio_codec_path: Path, tmp_path: Path) -
     code, err, _ = run("encode", str(SAMPLES / "speech_b.flac"), "-o", str(tmp_path / "b.vq"), "-m",
                        str(tiny_audio_codec_path), "--bitrate", "6")
     assert code != 0 and one_error_line(err) and "measured rates" in err, err
+
+
+def test_set_prior_tile_script_changes_only_the_coding_tile(tiny_audio_codec_path: Path, tmp_path: Path) -> None:
+    """``scripts/set_prior_tile.py`` copies every tensor (as fp16), changes the prior's tile, and files coded with
+    the copy decode to the same samples as with a copy under the old tile (same indices, other coding context)."""
+    import subprocess
+    import sys
+
+    from vqcodec.weights_io import load_weights
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "set_prior_tile.py"
+    old = load_weights(tiny_audio_codec_path)
+    copies = {}
+    for tile in (old.config["prior"]["tile_shape"][0], 4):
+        copies[tile] = tmp_path / f"tile{tile}.safetensors"
+        res = subprocess.run([sys.executable, str(script), str(tiny_audio_codec_path), str(copies[tile]), str(tile)],
+                             capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr
+    new = load_weights(copies[4])
+    assert new.config["prior"]["tile_shape"] == [4] != old.config["prior"]["tile_shape"]
+    assert {k: v for k, v in new.config["prior"].items() if k != "tile_shape"} == \
+        {k: v for k, v in old.config["prior"].items() if k != "tile_shape"}
+    for part, tensors in old.tensors.items():
+        assert all(torch.equal(v.half().float() if v.is_floating_point() else v, new.tensors[part][k])
+                   for k, v in tensors.items())
+    wav = _write(tmp_path / "a.wav", _tone(0.5, 16000), 16000)
+    decoded = []
+    for weights in copies.values():
+        vq, back = tmp_path / f"{weights.stem}.vq", tmp_path / f"{weights.stem}.wav"
+        assert run("encode", str(wav), "-o", str(vq), "--model", str(weights))[0] == 0
+        assert run("decode", str(vq), "-o", str(back), "--model", str(weights))[0] == 0
+        decoded.append(sf.read(back)[0])
+    assert np.array_equal(decoded[0], decoded[1])
+    code, err, _ = run("decode", str(tmp_path / "tile4.vq"), "-o", str(tmp_path / "x.wav"), "--model",
+                       str(tiny_audio_codec_path))
+    assert code != 0 and one_error_line(err), "a file names its weights: others refuse it in one line"
+    bad = subprocess.run([sys.executable, str(script), str(tiny_audio_codec_path), str(tmp_path / "b.safetensors"),
+                          "4", "4"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "1-D" in bad.stderr
