@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 
@@ -134,7 +134,7 @@ def timed(fn: Callable[[], T]) -> tuple[T, float]:
 
 
 def describe_media(media: object) -> str:
-    """``768x512``, ``12.3 s 44100 Hz 2 ch`` or ``352x288 x 30 frames @ 30 fps``."""
+    """``768x512``, ``12.3 s 44100 Hz 2 ch`` or ``352x288 x 30 frames @ 30 fps[, sound 1.00 s 48000 Hz 1 ch]``."""
     from vqcodec.media.types import Audio, Image, Video
 
     if isinstance(media, Image):
@@ -144,9 +144,55 @@ def describe_media(media: object) -> str:
         return f"{media.duration:.2f} s {media.sample_rate} Hz {media.samples.shape[0]} ch"
     if isinstance(media, Video):
         _, t, h, w = media.frames.shape
-        return f"{w}x{h} x {t} frames @ {float(media.fps):.4g} fps"
+        sound = "" if media.audio is None else f", sound {describe_media(media.audio)}"
+        return f"{w}x{h} x {t} frames @ {float(media.fps):.4g} fps{sound}"
     return type(media).__name__
 
 
 device_option = click.option("--device", default="cpu", show_default=True,
                              help="cpu, cuda, cuda:N or auto: where the networks run (the entropy coder is CPU).")
+
+
+def progress_bars(media: object, quiet: bool) -> AbstractContextManager[None]:
+    """Progress bars on stderr while ``media`` (or the media a ``.vq`` header describes) is coded, one per task as
+    it runs (``encoder``, ``prior``, ``decoder``), counting the frames of a video or the seconds of a sound longer
+    than a minute; none for other media, when ``quiet`` or when stderr is not a terminal."""
+    from contextlib import nullcontext
+
+    from vqcodec.bitstream.header import Header
+    from vqcodec.media.types import Audio, Video
+    from vqcodec.progress import listening
+
+    if quiet or not sys.stderr.isatty():
+        return nullcontext()
+    if isinstance(media, Header):
+        if media.modality == "video":
+            return listening(_Bars("frame", media.shape[1]))
+        seconds = media.shape[1] / media.sample_rate if media.modality == "audio" else 0.0
+    elif isinstance(media, Video):
+        return listening(_Bars("frame", int(media.frames.shape[1])))
+    else:
+        seconds = media.duration if isinstance(media, Audio) else 0.0
+    return listening(_Bars("s", round(seconds))) if seconds > 60 else nullcontext()
+
+
+class _Bars:
+    """The listener of :func:`progress_bars`: a tqdm bar for the task reporting now, closing the previous one."""
+
+    def __init__(self, unit: str, total: int) -> None:
+        self.unit, self.total = unit, total
+        self.task: str | None = None
+        self.bar: Any = None
+
+    def __call__(self, task: str, fraction: float) -> None:
+        from tqdm import tqdm
+
+        if task != self.task:
+            if self.bar is not None:
+                self.bar.close()
+            self.task = task
+            self.bar = tqdm(total=self.total, desc=task, unit=self.unit, file=sys.stderr, leave=False)
+        self.bar.update(round(fraction * self.total) - self.bar.n)
+        if fraction >= 1.0:
+            self.bar.close()
+            self.bar, self.task = None, None

@@ -12,6 +12,7 @@ from vqcodec.cli.common import (
     echo_err,
     one_line_errors,
     plan_outputs,
+    progress_bars,
     read_input,
     run_all,
     timed,
@@ -46,7 +47,8 @@ def command(inputs: tuple[str, ...], output: str | None, outdir: str | None, mod
     Without -o the output is NAME.decoded.png (images), NAME.decoded.wav (audio, mono) or NAME.decoded.mkv
     (video, lossless FFV1) next to NAME.vq, so it never replaces the original input. Output suffixes: images
     .png .jpg .webp .tif .bmp .ppm; audio .wav .flac; video .mkv (FFV1, exact frames), .mp4 (lossless H.264 RGB),
-    .y4m (4:4:4), or a path without suffix for a folder of PNG frames.
+    .y4m (4:4:4), or a path without suffix for a folder of PNG frames. A video's sound track, if the file has
+    one, goes into .mkv (FLAC) and .mp4 (AAC) outputs, mono at the input's sample rate.
 
     \b
     Examples:
@@ -69,7 +71,8 @@ def command(inputs: tuple[str, ...], output: str | None, outdir: str | None, mod
         data = read_input(src)
         header = read_header(data)
         _check_suffix(dst, header.modality)
-        decoded, secs = timed(lambda: decode(data, model, dev, target))
+        with progress_bars(header, quiet):
+            decoded, secs = timed(lambda: decode(data, model, dev, target))
         media = decoded.media
         _write(media, dst)
         if not quiet:
@@ -122,4 +125,8 @@ def _write(media, dst: str) -> None:  # type: ignore[no-untyped-def]
     elif dst == "-":
         write_output(dst, encode_y4m(media.frames, media.fps))
     else:
-        save_video(media.frames, media.fps, dst)
+        save_video(media.frames, media.fps, dst, media.audio)
+    if getattr(media, "audio", None) is not None and (dst == "-" or Path(dst).suffix.lower() not in (".mkv", ".mp4")):
+        kind = "PNG frames" if dst != "-" and not Path(dst).suffix else "Y4M"
+        echo_err(f"{dst}: the file's sound track is not written ({kind} hold no sound; decode to .mkv or .mp4 to "
+                 "keep it)")

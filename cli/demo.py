@@ -109,7 +109,7 @@ def _save(media, stem: Path) -> Path:  # type: ignore[no-untyped-def]
         from vqcodec.media.video import save_video
 
         path = stem.parent / f"{stem.name}.mkv"
-        save_video(media.frames, media.fps, path)
+        save_video(media.frames, media.fps, path, media.audio)
         return path
     assert isinstance(media, Audio)
     path = stem.parent / f"{stem.name}.wav"
@@ -127,7 +127,8 @@ def _metrics(ref, test) -> str:  # type: ignore[no-untyped-def]
     if isinstance(ref, Video):
         a, b = ref.frames.permute(1, 2, 3, 0).numpy(), test.frames.permute(1, 2, 3, 0).numpy()
         mean = sum(psnr_uint8(x, y) for x, y in zip(a, b)) / len(a)
-        return f"PSNR {mean:.2f} dB (RGB, mean over {len(a)} frames of {a.shape[2]}x{a.shape[1]})"
+        sound = "" if ref.audio is None or test.audio is None else f"; sound track: {_metrics(ref.audio, test.audio)}"
+        return f"PSNR {mean:.2f} dB (RGB, mean over {len(a)} frames of {a.shape[2]}x{a.shape[1]}){sound}"
     assert isinstance(ref, Audio) and isinstance(test, Audio)
     from vqcodec.media.audio import resample
 

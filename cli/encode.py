@@ -12,6 +12,7 @@ from vqcodec.cli.common import (
     echo_err,
     one_line_errors,
     plan_outputs,
+    progress_bars,
     read_input,
     run_all,
     timed,
@@ -31,18 +32,24 @@ from vqcodec.cli.common import (
               help="Built-in model name or path to an exported .safetensors (default: the modality's built-in).")
 @click.option("--size", metavar="WxH", help="Frame size of a raw yuv420p video input.")
 @click.option("--fps", type=float, help="Frame rate of a video input that carries none (bare .h264, PNG folder).")
+@click.option("--no-audio", is_flag=True, help="Video: drop the sound track (by default a video's first audio "
+              "stream is coded with the built-in speech model into the same .vq).")
+@click.option("--audio-quality", type=int, metavar="Q",
+              help="Video: quality level of the speech model for the sound track (default: its default).")
 @device_option
 @click.option("-f", "--force", is_flag=True, help="Overwrite existing outputs (regular files only).")
 @click.option("--quiet", is_flag=True, help="No per-file report.")
 def command(inputs: tuple[str, ...], output: str | None, outdir: str | None, quality: int | None,
-            bitrate: float | None, model_name: str | None, size: str | None, fps: float | None, device: str,
-            force: bool, quiet: bool) -> None:
+            bitrate: float | None, model_name: str | None, size: str | None, fps: float | None, no_audio: bool,
+            audio_quality: int | None, device: str, force: bool, quiet: bool) -> None:
     """Compress images, audio or videos into .vq files ('-' = stdin, images and audio only).
 
     The modality is recognised from each input's content: images (PNG, JPEG, WebP, TIFF, BMP, PPM, GIF),
     audio (WAV, FLAC, OGG, MP3, and what FFmpeg reads; any sample rate, resampled to the model's rate;
     several channels are downmixed to mono), videos (MP4, MKV, WebM, AVI, Y4M, bare H.264/H.265, a folder of
-    PNG frames, raw yuv420p with --size). Each uses its modality's default model unless --model is given.
+    PNG frames, raw yuv420p with --size). Each uses its modality's default model unless --model is given. A
+    video's sound track (its first audio stream) is coded with the built-in speech model (mono, 16 kHz inside)
+    into the same .vq, and restored by `vqcodec decode` into .mkv/.mp4; --no-audio drops it.
 
     \b
     Examples:
@@ -50,6 +57,7 @@ def command(inputs: tuple[str, ...], output: str | None, outdir: str | None, qua
       vqcodec encode img.png -o img.vq --quality 5
       vqcodec encode talk.wav -o talk.vq --bitrate 6
       vqcodec encode clip.mp4 -o clip.vq
+      vqcodec encode clip.mp4 -o clip.vq --no-audio
       vqcodec encode a.png b.jpg -d out/
       cat img.png | vqcodec encode - -o - > img.vq
     """
@@ -64,10 +72,11 @@ def command(inputs: tuple[str, ...], output: str | None, outdir: str | None, qua
         dev = _device(device)
 
     def one(src: str, dst: str) -> None:
-        media = load_media(read_input(src) if src == "-" else src, size=size, fps=fps)
+        media = load_media(read_input(src) if src == "-" else src, size=size, fps=fps, audio=not no_audio)
         loaded = model if model is not None else _default(media)
         q = quality if bitrate is None else _quality_for(loaded, bitrate)
-        result, secs = timed(lambda: encode(media, loaded, q, dev))
+        with progress_bars(media, quiet):
+            result, secs = timed(lambda: encode(media, loaded, q, dev, audio_quality=audio_quality))
         write_output(dst, result.data)
         if not quiet:
             rate, unit = result.rate

@@ -30,6 +30,13 @@ def command(path: str, as_json: bool) -> None:
     fields["rate"] = f"{value:.4g} {unit}"  # of the whole file, header included
     if header.modality == "audio" and header.sample_rate:
         fields["duration_s"] = round(header.shape[-1] / header.sample_rate, 3)
+    if header.audio_track:
+        track, _ = read(sections[-1])
+        fields.update({"audio_track.model": track.model, "audio_track.quality": track.quality,
+                       "audio_track.shape": track.shape, "audio_track.sample_rate": track.sample_rate,
+                       "audio_track.bytes": len(sections[-1])})
+        value, unit = adapter_of(track).rate(8.0 * len(sections[-1]), track)
+        fields["audio_track.rate"] = f"{value:.4g} {unit}"
     if as_json:
         click.echo(json.dumps(fields, indent=2))
         return

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import TypeAlias
 
 from vqcodec.bitstream import container
-from vqcodec.bitstream.errors import ModelMismatchError
+from vqcodec.bitstream.errors import CorruptStreamError, ModelMismatchError
 from vqcodec.bitstream.header import Header
 from vqcodec.media.adapters import ADAPTERS, DIMS_TO_MODALITY, AudioAdapter, Geometry, ModalityAdapter, adapter_for
-from vqcodec.media.types import Audio, Media
+from vqcodec.media.types import Audio, Media, Video
 from vqcodec.models.base import CodecModel, Encoded
 from vqcodec.registry import BUILTIN, LoadedModel, builtin_model, default_model, default_quality, load_model
 from vqcodec.threads import torch_threads
@@ -86,9 +86,11 @@ def resolve(model: ModelRef, modality: str) -> LoadedModel:
     return load_model(model)
 
 
-def encode(media: Media, model: ModelRef = None, quality: int | None = None, device: str = "cpu") -> Compressed:
+def encode(media: Media, model: ModelRef = None, quality: int | None = None, device: str = "cpu",
+           audio_model: ModelRef = None, audio_quality: int | None = None) -> Compressed:
     """Compress ``media`` into a complete ``.vq`` file, with details (see :func:`compress`)."""
     adapter = adapter_for(media)
+    track = _audio_track(media, audio_model, audio_quality, device)
     loaded = resolve(model, adapter.name)
     codec = codec_of(loaded, adapter.name)
     q = default_quality(loaded) if quality is None else int(quality)
@@ -97,11 +99,25 @@ def encode(media: Media, model: ModelRef = None, quality: int | None = None, dev
     with _threads():
         enc = codec.compress(prepared.x.to(device), q, adapter.plan(codec.strides), adapter.prior_group)
     header = Header(loaded.name, loaded.sha256[:8], adapter.name, codec.kind, prepared.shape, prepared.padding, q,
-                    enc.fields, prepared.sample_rate, prepared.frame_rate, precision=enc.precision)
-    return Compressed(container.write(header, list(enc.sections)), header, enc.estimated_bits)
+                    enc.fields, prepared.sample_rate, prepared.frame_rate, precision=enc.precision,
+                    audio_track=track is not None)
+    sections = [*enc.sections, *([track.data] if track is not None else [])]
+    bits = enc.estimated_bits + (8.0 * len(track.data) if track is not None else 0.0)
+    return Compressed(container.write(header, sections), header, bits)
 
 
-def compress(media: Media, model: ModelRef = None, quality: int | None = None, device: str = "cpu") -> bytes:
+def _audio_track(media: Media, model: ModelRef, quality: int | None, device: str) -> Compressed | None:
+    """A video's sound track as an audio ``.vq`` file of its own (the modality's default model unless given)."""
+    if not isinstance(media, Video) or media.audio is None:
+        return None
+    try:
+        return encode(media.audio, model, quality, device)
+    except ValueError as exc:
+        raise type(exc)(f"audio track: {exc}") from None
+
+
+def compress(media: Media, model: ModelRef = None, quality: int | None = None, device: str = "cpu",
+             audio_model: ModelRef = None, audio_quality: int | None = None) -> bytes:
     """The ``.vq`` bytes of ``media`` (an :class:`~vqcodec.media.Image`, ``Audio`` or ``Video``).
 
     Args:
@@ -109,12 +125,14 @@ def compress(media: Media, model: ModelRef = None, quality: int | None = None, d
         model: a built-in name, a ``.safetensors`` path or a loaded model (default: the modality's built-in).
         quality: a quality level of the model (default: the built-in's default, else its highest).
         device: where the networks run (``cpu``, ``cuda``); the entropy coder always runs on the CPU.
+        audio_model, audio_quality: what codes a video's ``audio`` track (default: the built-in speech model at
+            its default quality), stored in the same file; a video without ``audio`` has no track.
 
     Raises:
         ValueError: bad media or quality; ``ModelMismatchError`` for a model of another modality or kind;
             ``WeightsError`` when the model cannot be loaded.
     """
-    return encode(media, model, quality, device).data
+    return encode(media, model, quality, device, audio_model, audio_quality).data
 
 
 def read_header(data: bytes) -> Header:
@@ -142,9 +160,11 @@ def adapter_of(header: Header) -> ModalityAdapter:
     return ADAPTERS[header.modality]
 
 
-def decode(data: bytes, model: ModelRef = None, device: str = "cpu", rate: int | str | None = None) -> Decoded:
+def decode(data: bytes, model: ModelRef = None, device: str = "cpu", rate: int | str | None = None,
+           audio_model: ModelRef = None) -> Decoded:
     """Decode a ``.vq`` file with its header (see :func:`decompress`)."""
     header, sections = container.read(data)
+    track = _decode_track(sections.pop(), audio_model, device) if header.audio_track and sections else None
     adapter = adapter_of(header)
     loaded = _model_for(header, model)
     codec = codec_of(loaded, header.modality)
@@ -155,25 +175,39 @@ def decode(data: bytes, model: ModelRef = None, device: str = "cpu", rate: int |
     codec.check(header.fields, header.precision, grid, header.quality, adapter.prior_group)
     with _threads():
         x_hat = codec.decompress(Encoded(header.fields, tuple(sections), float("nan"), header.precision), device,
-                                 adapter.plan(codec.strides))
+                                 adapter.plan(codec.strides), pixels=adapter.pixels)
     media = adapter.restore(x_hat, header, geo)
     if rate is not None and isinstance(media, Audio):
         media = AudioAdapter.at_rate(media, header, rate)
+    if track is not None and isinstance(media, Video):
+        media = Video(media.frames, media.fps, track)
     return Decoded(media, header)
 
 
-def decompress(data: bytes, model: ModelRef = None, device: str = "cpu", rate: int | str | None = None) -> Media:
+def _decode_track(data: bytes, model: ModelRef, device: str) -> Audio:
+    """The sound of a video's audio-track section (an audio ``.vq`` file), at the input's rate and length."""
+    if container.read(data)[0].modality != "audio":
+        raise CorruptStreamError("invalid file: the audio-track section holds no audio")
+    sound = decode(data, model, device, rate="input").media
+    assert isinstance(sound, Audio)
+    return sound
+
+
+def decompress(data: bytes, model: ModelRef = None, device: str = "cpu", rate: int | str | None = None,
+               audio_model: ModelRef = None) -> Media:
     """The media of a ``.vq`` file; loads the built-in model named in its header unless ``model`` is given.
 
     Sound comes back mono at the model's rate; ``rate`` resamples it to that many Hz, or with ``"input"`` to the
-    input's rate and length (the input's channels are not restored: the codec codes their mix).
+    input's rate and length (the input's channels are not restored: the codec codes their mix). A video's audio
+    track comes back with it (``Video.audio``, mono at the input's rate and length), decoded by the built-in
+    model its section names unless ``audio_model`` is given.
 
     Raises:
         CorruptStreamError, UnsupportedVersionError, DesyncError: a bad or corrupted file.
         ModelMismatchError: weights, kind or modality other than the file's.
         WeightsError: the named model is not available.
     """
-    return decode(data, model, device, rate).media
+    return decode(data, model, device, rate, audio_model).media
 
 
 def _threads() -> AbstractContextManager[None]:

@@ -118,3 +118,40 @@ def test_cli_codes_the_bundled_clip_with_a_frame_wise_model(tiny_framewise_codec
     assert code == 0, err
     src, dec = load_video(clip), load_video(out)
     assert dec.frames.shape == src.frames.shape
+
+
+def test_the_kind_takes_uint8_pixels_and_gives_them_back_tile_by_tile(tiny_framewise_codec_path: Path) -> None:
+    """A video reaches the kind as uint8 (x / 255) and can come back as uint8, converted per tile: the same indices
+    and the same pixels as with floats, whatever the tiling."""
+    from vqcodec.media.pixels import to_pixels
+    from vqcodec.media.tiler import Tiling
+
+    codec = load_model(tiny_framewise_codec_path).module
+    torch.manual_seed(9)
+    frames = torch.randint(0, 256, (1, 3, 9, 24, 16), dtype=torch.uint8)
+    tiles = Tiling((4, 8, 8), (0, 4, 4))
+    as_float = codec.encode_indices(frames.float() / 255, 2)
+    assert torch.equal(codec.encode_indices(frames, 2), as_float)
+    assert torch.equal(codec.encode_indices(frames, 2, tiles), as_float)
+    for tiling in (None, tiles):
+        x_hat = codec.decode_indices(as_float, tiling=tiling)
+        pixels = codec.decode_indices(as_float, tiling=tiling, pixels=True)
+        assert x_hat.dtype == torch.float32 and pixels.dtype == torch.uint8
+        assert torch.equal(pixels, to_pixels(x_hat))
+
+
+def test_coding_reports_its_progress(tiny_framewise_codec_path: Path) -> None:
+    from vqcodec.progress import listening
+
+    model = load_model(tiny_framewise_codec_path)
+    heard: list[tuple[str, float]] = []
+    frames = torch.randint(0, 256, (3, 7, 16, 16), dtype=torch.uint8)
+    with listening(lambda task, fraction: heard.append((task, fraction))):
+        data = vqcodec.compress(Video(frames, Fraction(25)), model, 2)
+        vqcodec.decompress(data, model)
+    assert [t for t, _ in heard if _ == 1.0] == ["encoder", "prior", "prior", "decoder"]
+    decode_prior = [f for t, f in heard[heard.index(("prior", 1.0)) + 1:] if t == "prior"]
+    assert decode_prior == sorted(decode_prior) and len(decode_prior) > 2  # within sessions, never backwards
+    heard.clear()
+    vqcodec.decompress(data, model)
+    assert not heard  # nobody listens outside the block

@@ -6,8 +6,9 @@ Binary layout (all integers unsigned; ``v`` = LEB128 varint)::
     u8 flags | u8 n + v[n] original shape | [v sample rate] | [v frame-rate numerator, v denominator]
     u8 n + v[n] padding | u8 quality | u8 coder | u8 precision | v len + kind section
 
-Flags: bit 0 = a sample rate follows, bit 1 = a frame rate follows. The kind section's layout belongs to the kind
-(``vqcodec.bitstream.fields``).
+Flags: bit 0 = a sample rate follows, bit 1 = a frame rate follows, bit 2 = the file's last payload section is an
+audio track (video only): a complete audio ``.vq`` file of its own, coded by an audio model. The kind section's
+layout belongs to the kind (``vqcodec.bitstream.fields``).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class Header:
         frame_rate: video frame rate as ``(numerator, denominator)`` (``(0, 1)``: none).
         coder: one of ``CODERS``.
         precision: bits of the coder's frequency tables.
+        audio_track: a video whose last payload section is its audio track (a complete audio ``.vq`` file).
     """
 
     model: str
@@ -62,6 +64,7 @@ class Header:
     frame_rate: tuple[int, int] = (0, 1)
     coder: str = CODERS[0]
     precision: int = 16
+    audio_track: bool = False
 
     def __post_init__(self) -> None:
         validate(self)
@@ -85,6 +88,7 @@ def validate(h: Header) -> None:
     check(0 <= h.sample_rate <= MAX_SAMPLE_RATE, "sample rate")
     num, den = h.frame_rate
     check(0 <= num <= MAX_SAMPLE_RATE and 1 <= den <= MAX_SAMPLE_RATE, "frame rate")
+    check(not h.audio_track or h.modality == "video", "only a video carries an audio track")
 
 
 def _ascii(text: str) -> bytes:
@@ -94,7 +98,7 @@ def _ascii(text: str) -> bytes:
 
 def pack(h: Header) -> bytes:
     """Binary form of ``h`` (see the module docstring)."""
-    flags = (1 if h.sample_rate else 0) | (2 if h.frame_rate[0] else 0)
+    flags = (1 if h.sample_rate else 0) | (2 if h.frame_rate[0] else 0) | (4 if h.audio_track else 0)
     out = bytearray(_ascii(h.model)) + bytes.fromhex(h.weights_sha256)
     out += bytes([MODALITIES.index(h.modality)]) + _ascii(h.codec_kind) + bytes([flags, len(h.shape)])
     out += b"".join(encode_varint(s) for s in h.shape)
@@ -117,16 +121,17 @@ def _read_ascii(r: Reader, what: str, limit: int) -> str:
         raise CorruptStreamError(f"invalid header: {what} is not ASCII") from None
 
 
-def read_media_fields(r: Reader) -> tuple[tuple[int, ...], int, tuple[int, int]]:
-    """``u8 flags | u8 n + v[n] shape | [v sample rate] | [v fps numerator, v denominator]`` (both versions)."""
+def read_media_fields(r: Reader, track_flag: bool = True) -> tuple[tuple[int, ...], int, tuple[int, int], bool]:
+    """``u8 flags | u8 n + v[n] shape | [v sample rate] | [v fps numerator, v denominator]`` (both versions; the
+    audio-track flag only where ``track_flag``); returns ``(shape, sample rate, frame rate, audio track)``."""
     flags = r.u8("flags")
-    check(flags < 4, "flags")
+    check(flags < (8 if track_flag else 4), "flags")
     rank = r.u8("shape rank")
     check(1 <= rank <= 5, "shape rank")
     shape = tuple(r.varint("shape", MAX_DIM) for _ in range(rank))
     rate = r.varint("sample rate", MAX_SAMPLE_RATE) if flags & 1 else 0
     fps = (r.varint("frame rate", MAX_SAMPLE_RATE), r.varint("frame rate", MAX_SAMPLE_RATE)) if flags & 2 else (0, 1)
-    return shape, rate, fps
+    return shape, rate, fps, bool(flags & 4)
 
 
 def unpack(r: Reader) -> Header:
@@ -138,7 +143,7 @@ def unpack(r: Reader) -> Header:
     kind = _read_ascii(r, "codec kind", MAX_KIND_BYTES)
     if kind not in FIELDS:
         raise UnsupportedVersionError(f"unknown codec kind {kind!r} (this build reads {', '.join(FIELDS)})")
-    shape, rate, fps = read_media_fields(r)
+    shape, rate, fps, track = read_media_fields(r)
     axes = r.u8("padding rank")
     check(1 <= axes <= 3, "padding rank")
     padding = tuple(r.varint("padding", MAX_PADDING) for _ in range(axes))
@@ -151,4 +156,4 @@ def unpack(r: Reader) -> Header:
     fields = FIELDS[kind].unpack(section)
     check(section.remaining == 0, f"kind section has {section.remaining} unparsed bytes")
     return Header(model, weights, MODALITIES[code], kind, shape, padding, quality, fields, rate, fps,
-                  CODERS[coder_code], precision)
+                  CODERS[coder_code], precision, track)

@@ -31,7 +31,7 @@ def unpack_v1(r: Reader) -> Header:
     kind = r.u8("codec kind")
     if kind != 0:
         raise UnsupportedVersionError(f"version-1 codec kind code {kind} is not supported")
-    shape, rate, fps = read_media_fields(r)
+    shape, rate, fps, _ = read_media_fields(r, track_flag=False)
     dims = r.u8("grid rank")
     check(1 <= dims <= 3, "grid rank")
     batch = r.varint("batch", MAX_BATCH)

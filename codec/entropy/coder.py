@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from vqcodec import progress
 from vqcodec.bitstream.errors import CorruptStreamError, DesyncError
 from vqcodec.entropy.session import TableSession
 from vqcodec.priors.tiling import clamp_tile
@@ -109,6 +110,7 @@ def encode_session(sessions: TableSession | Iterable[TableSession], total: int) 
             else:  # the same tables and symbols in the same order, many steps per call
                 for freq, target in blocks:
                     put(target, freq)
+            del session, blocks  # before the next session is made: one session's caches in memory at a time
     if filled != total:
         raise ValueError(f"the session coded {filled} symbols, {total} were announced")
     bits = float(precision * total - np.log2(picked).sum())
@@ -119,9 +121,11 @@ SLACK_BITS = 96
 """What a range-coded payload may hold beyond the information of its symbols (the coder's final flush)."""
 
 
-def decode_session(payload: bytes, sessions: TableSession | Iterable[TableSession]) -> list[Tensor]:
+def decode_session(payload: bytes, sessions: TableSession | Iterable[TableSession], task: str | None = None,
+                   count: int = 1) -> list[Tensor]:
     """Decode a payload written by :func:`encode_session` with decoder sessions of the same schedules, in the same
-    order; returns each session's result.
+    order; returns each session's result. ``task``: report progress under this name (``vqcodec.progress``), the
+    sessions being ``count`` equal parts of the work.
 
     The information of the decoded symbols (``sum -log2 p``) can never exceed the payload's bits: decoding stops
     with an error as soon as it does, so a short or forged payload cannot make the decoder run through a large
@@ -138,18 +142,28 @@ def decode_session(payload: bytes, sessions: TableSession | Iterable[TableSessio
     except (ValueError, RuntimeError) as exc:
         raise CorruptStreamError(f"invalid range-coder payload: {exc}") from exc
     budget = [8.0 * len(payload) + SLACK_BITS]
-    results = []
+    results: list[Tensor] = []
     with torch.no_grad(), torch_threads(CODING_THREADS):
         for session in [sessions] if isinstance(sessions, TableSession) else sessions:
-            _decode_steps(decoder, session, budget)
+            done = len(results)
+            tick = None if task is None or not progress.active() else (
+                lambda part: progress.report(task, (done + part) / max(count, done + 1)))
+            _decode_steps(decoder, session, budget, tick)
             results.append(session.result())
+            if task is not None:
+                progress.report(task, len(results) / max(count, len(results)))
+            del session  # before the next session is made: one session's caches in memory at a time
     if not decoder.maybe_exhausted():
         raise CorruptStreamError("payload does not end where the last symbol does (truncated or corrupted)")
     return results
 
 
-def _decode_steps(decoder: constriction.stream.queue.RangeDecoder, session: TableSession, budget: list[float]) -> None:
+def _decode_steps(decoder: constriction.stream.queue.RangeDecoder, session: TableSession, budget: list[float],
+                  tick: Callable[[float], None] | None = None) -> None:
+    every = max(1, session.num_steps // 64)
     for step in range(session.num_steps):
+        if tick is not None and step % every == 0:
+            tick(step / session.num_steps)
         freq = session.tables(step)
         count = session.num_symbols(step)
         if count == 0:
@@ -196,11 +210,14 @@ def encode_indices(
     prior.check_indices(indices)
     tile = clamp_tile(tuple(indices.shape[1:-1]), tuple(tile_shape or prior.config.tile_shape))
 
+    spans = slabs(indices.shape[1], tile[0], group)
+
     def sessions() -> Iterator[TableSession]:
-        for lo, hi in slabs(indices.shape[1], tile[0], group):
+        for i, (lo, hi) in enumerate(spans):
             part = indices[:, lo:hi]
             with torch_threads(CODING_THREADS):
                 yield prior.open_session(tuple(part.shape), tile, chunk, part)
+            progress.report("prior", (i + 1) / len(spans))
 
     enc = encode_session(sessions(), int(indices.numel()))
     return EncodedIndices(enc.payload, enc.estimated_bits, symbol_checksum(indices), tile, int(indices.numel()))
@@ -243,7 +260,7 @@ def decode_indices(
             with torch_threads(CODING_THREADS):
                 yield prior.open_session((shape[0], hi - lo, *shape[2:]), tile, chunk, None)
 
-    parts = decode_session(payload, sessions())
+    parts = decode_session(payload, sessions(), "prior", len(spans))
     result = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
     if checksum is not None and symbol_checksum(result) != checksum:
         raise DesyncError("decoded indices fail the symbol checksum (corrupt payload or encoder/decoder desync)")

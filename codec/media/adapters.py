@@ -31,6 +31,7 @@ from vqcodec.bitstream.header import Header
 from vqcodec.media.audio import resample
 from vqcodec.media.image import DEFAULT_MAX_PIXELS, from_tensor, to_tensor
 from vqcodec.media.pad import Padding, crop, pad_to_multiple
+from vqcodec.media.pixels import to_pixels
 from vqcodec.media.tiler import Tiling
 from vqcodec.media.types import Audio, Image, Media, Video
 
@@ -80,6 +81,9 @@ class ModalityAdapter(ABC):
     """Core and margin of the kind's network tiles, in media samples."""
     prior_group: ClassVar[int] = 0
     """Slabs of prior tiles (along the first axis) per coding session, bounding the decoder's memory (0 = all)."""
+    pixels: ClassVar[bool] = False
+    """The coded tensor is uint8 pixels (standing for ``x / 255``) and the kind decodes to uint8 pixels, tile by
+    tile (``vqcodec.media.pixels``), so media too long to hold as floats are never converted whole."""
 
     @abstractmethod
     def prepare(self, media: Media, geo: Geometry) -> Prepared:
@@ -215,10 +219,13 @@ class AudioAdapter(ModalityAdapter):
 
 class VideoAdapter(ModalityAdapter):
     name, dims, media_type = "video", 3, Video
-    tiling = Tiling((64, 512, 512), (16, 64, 64))
+    tiling = Tiling((8, 512, 512), (16, 64, 64))
+    """8 frames a tile: a frame-wise network's batches of frames are the same in any tiling whose core is a
+    multiple of ``FRAME_BATCH`` (4), so the tiles change no output; they bound the memory of a 720p clip."""
     prior_group = 1
     """One slab of prior tiles along time (a group of frames) per coding session, so decoding memory does not grow
     with the clip's length."""
+    pixels = True
 
     def prepare(self, media: Media, geo: Geometry) -> Prepared:
         assert isinstance(media, Video)
@@ -226,8 +233,7 @@ class VideoAdapter(ModalityAdapter):
             raise ValueError(f"a .vq file holds at most {MAX_VIDEO_ELEMENTS} video samples (3 x frames x height x "
                              f"width), not {media.frames.numel()}")
         fps = exact_fps(media.fps)
-        x = media.frames.to(torch.float32).div_(255.0)[None]
-        x, padding = pad_to_multiple(x, geo.strides, mode="replicate")
+        x, padding = pad_to_multiple(media.frames[None], geo.strides, mode="replicate")  # uint8: see ``pixels``
         return Prepared(x, tuple(media.frames.shape), padding.amounts, frame_rate=(fps.numerator, fps.denominator))
 
     def coded_grid(self, header: Header, geo: Geometry) -> tuple[int, ...]:
@@ -241,9 +247,10 @@ class VideoAdapter(ModalityAdapter):
     def restore(self, x_hat: Tensor, header: Header, geo: Geometry) -> Media:
         grid = header.shape[1:]
         padded = tuple(n + p for n, p in zip(grid, header.padding))
-        x = crop(x_hat, Padding(original=tuple(grid), padded=padded))[0]
-        frames = torch.nan_to_num(x.detach().to("cpu", torch.float32), nan=0.0).clamp_(0, 1).mul_(255).round_()
-        return Video(frames.to(torch.uint8).contiguous(), Fraction(*header.frame_rate))
+        frames = crop(x_hat, Padding(original=tuple(grid), padded=padded))[0]
+        if frames.dtype != torch.uint8:
+            frames = to_pixels(frames)
+        return Video(frames.contiguous(), Fraction(*header.frame_rate))
 
     def units(self, header: Header) -> tuple[float, str]:
         return float(math.prod(header.shape[1:])), "bpp"

@@ -41,6 +41,7 @@ from torch import Tensor
 
 from vqcodec.fileio import atomic_write_bytes
 from vqcodec.media.errors import MediaError, check_input_file
+from vqcodec.media.pixels import to_pixels
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -244,8 +245,7 @@ def from_tensor(x: Tensor) -> Tensor:
         x = x[0]
     if x.dim() != 3 or not x.is_floating_point():
         raise ValueError(f"expected a float (1, 3, H, W) or (3, H, W) tensor, got {x.dtype} {tuple(x.shape)}")
-    x = torch.nan_to_num(x.detach().to("cpu", torch.float32), nan=0.0)
-    return x.clamp(0.0, 1.0).mul(255.0).round().to(torch.uint8).contiguous()
+    return to_pixels(x).contiguous()
 
 
 def format_for_path(path: str | os.PathLike[str]) -> str:

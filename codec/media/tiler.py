@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
+from vqcodec.progress import report
+
 
 @dataclass(frozen=True)
 class Tiling:
@@ -34,11 +36,12 @@ def _spans(length: int, core: int) -> list[tuple[int, int]]:
 
 
 def tiled_apply(fn: Callable[[Tensor], Tensor], x: Tensor, tiling: Tiling, up: int | Sequence[int] = 1,
-                down: int | Sequence[int] = 1) -> Tensor:
+                down: int | Sequence[int] = 1, task: str | None = None) -> Tensor:
     """``fn`` over ``x (B, C, *grid)`` in tiles; output coordinates are input coordinates ``* up // down`` per axis
     (e.g. ``down=8`` for an encoder of stride 8, ``up=8`` for its decoder).
 
     ``tiling.core`` and ``tiling.margin`` must be multiples of ``down`` so every tile maps to whole output positions.
+    ``task``: report progress under this name after every tile (``vqcodec.progress``).
     """
     grid = tuple(x.shape[2:])
     dims = len(grid)
@@ -50,9 +53,13 @@ def tiled_apply(fn: Callable[[Tensor], Tensor], x: Tensor, tiling: Tiling, up: i
         if c % d or m % d or c < 1:
             raise ValueError(f"core {c} and margin {m} must be positive multiples of {d}")
     if all(n <= c for n, c in zip(grid, tiling.core)):
-        return fn(x)
+        y = fn(x)
+        if task:
+            report(task, 1.0)
+        return y
     out: Tensor | None = None
-    for box in itertools.product(*(_spans(n, c) for n, c in zip(grid, tiling.core))):
+    boxes = list(itertools.product(*(_spans(n, c) for n, c in zip(grid, tiling.core))))
+    for done, box in enumerate(boxes, start=1):
         lo_in = [max(0, lo - m) for (lo, _), m in zip(box, tiling.margin)]
         hi_in = [min(n, hi + m) for (_, hi), m, n in zip(box, tiling.margin, grid)]
         y = fn(x[(slice(None), slice(None), *(slice(a, b) for a, b in zip(lo_in, hi_in)))])
@@ -63,6 +70,8 @@ def tiled_apply(fn: Callable[[Tensor], Tensor], x: Tensor, tiling: Tiling, up: i
             src.append(slice((lo - a) * u // d, (hi - a) * u // d))
             dst.append(slice(lo * u // d, hi * u // d))
         out[tuple(dst)] = y[tuple(src)]
+        if task:
+            report(task, done / len(boxes))
     assert out is not None
     return out
 

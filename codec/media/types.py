@@ -2,7 +2,8 @@
 
     Image(pixels)              uint8 RGB (3, H, W)
     Audio(samples, rate)       float32 (C, T) in [-1, 1] at ``sample_rate`` Hz
-    Video(frames, fps)         uint8 RGB (3, T, H, W) at ``fps`` frames per second (a Fraction)
+    Video(frames, fps, audio)  uint8 RGB (3, T, H, W) at ``fps`` frames per second (a Fraction), and its sound
+                               track (an Audio) if it has one
 """
 
 from __future__ import annotations
@@ -53,10 +54,12 @@ class Audio:
 
 @dataclass(frozen=True)
 class Video:
-    """A video: ``frames (3, T, H, W)`` uint8 RGB at ``fps`` frames per second."""
+    """A video: ``frames (3, T, H, W)`` uint8 RGB at ``fps`` frames per second, and its ``audio`` track (None: a
+    silent video, or one whose track is not wanted)."""
 
     frames: Tensor
     fps: Fraction
+    audio: Audio | None = None
 
     def __post_init__(self) -> None:
         f = self.frames
@@ -64,6 +67,13 @@ class Video:
             raise ValueError(f"a Video holds uint8 (3, T, H, W) frames, got {f.dtype} {tuple(f.shape)}")
         if not isinstance(self.fps, Fraction) or self.fps <= 0:
             raise ValueError(f"fps must be a positive Fraction, got {self.fps!r}")
+        if self.audio is not None and not isinstance(self.audio, Audio):
+            raise ValueError(f"a Video's audio track is an Audio, got {type(self.audio).__name__}")
+
+    @property
+    def duration(self) -> float:
+        """Seconds of video (frames / fps)."""
+        return int(self.frames.shape[1]) / float(self.fps)
 
 
 Media = Image | Audio | Video

@@ -19,16 +19,20 @@ import re
 from fractions import Fraction
 from pathlib import Path
 from types import ModuleType
+from collections.abc import Iterator
 from typing import BinaryIO, NamedTuple
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from vqcodec.media.audio import load_audio
 from vqcodec.media.errors import MediaError, check_input_file
 from vqcodec.media.image import load_image
+from vqcodec.media.types import Audio
 
-__all__ = ["DEFAULT_FPS", "VIDEO_OUTPUTS", "LoadedVideo", "encode_y4m", "load_video", "parse_size", "save_video"]
+__all__ = ["DEFAULT_FPS", "VIDEO_OUTPUTS", "LoadedVideo", "encode_y4m", "load_audio_track", "load_video", "parse_size",
+           "save_video"]
 
 DEFAULT_FPS = Fraction(25)
 _FRAME_SUFFIXES = (".png",)
@@ -67,28 +71,35 @@ def _av() -> ModuleType:
     return av
 
 
-def _stack(frames: list[np.ndarray], name: str) -> Tensor:
-    """``T`` arrays ``(H, W, 3)`` -> ``(3, T, H, W)`` uint8."""
+def _stack(frames: list[np.ndarray | None], name: str) -> Tensor:
+    """``T`` arrays ``(H, W, 3)`` -> ``(3, T, H, W)`` uint8, emptying ``frames`` as they are copied (so the clip is
+    held once, not twice, at the peak)."""
     if not frames:
         raise MediaError(f"{name}: no video frames")
-    shapes = {f.shape for f in frames}
+    shapes = {f.shape for f in frames if f is not None}
     if len(shapes) > 1:
         raise MediaError(f"{name}: frame size changes within the video ({sorted(shapes)[:2]} ...)")
-    return torch.from_numpy(np.stack(frames)).permute(3, 0, 1, 2).contiguous()
+    (h, w, _), = shapes
+    out = torch.empty((3, len(frames), h, w), dtype=torch.uint8)
+    for i, frame in enumerate(frames):
+        assert frame is not None
+        out[:, i] = torch.from_numpy(frame).permute(2, 0, 1)
+        frames[i] = None
+    return out
 
 
 def _natural_key(path: Path) -> list[object]:
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
 
 
-def _load_folder(folder: Path, max_frames: int | None) -> list[np.ndarray]:
+def _load_folder(folder: Path, max_frames: int | None) -> list[np.ndarray | None]:
     files = sorted((p for p in folder.iterdir() if p.suffix.lower() in _FRAME_SUFFIXES), key=_natural_key)
     if not files:
         raise MediaError(f"{folder}: folder has no .png frames")
     return [load_image(p).pixels.permute(1, 2, 0).numpy() for p in files[:max_frames]]
 
 
-def _load_raw_yuv(path: Path, size: str | tuple[int, int], max_frames: int | None) -> list[np.ndarray]:
+def _load_raw_yuv(path: Path, size: str | tuple[int, int], max_frames: int | None) -> list[np.ndarray | None]:
     width, height = parse_size(size)
     if width % 2 or height % 2:
         raise MediaError(f"{path}: raw yuv420p needs an even size, got {width}x{height}")
@@ -98,7 +109,7 @@ def _load_raw_yuv(path: Path, size: str | tuple[int, int], max_frames: int | Non
         raise MediaError(f"{path}: {total} bytes is not a whole number of {width}x{height} yuv420p frames "
                          f"({frame_bytes} bytes each); is the size right?")
     count = total // frame_bytes if max_frames is None else min(max_frames, total // frame_bytes)
-    av, frames = _av(), []
+    av, frames = _av(), list[np.ndarray | None]()
     with open(path, "rb") as f:
         for _ in range(count):
             planes = np.frombuffer(f.read(frame_bytes), dtype=np.uint8).reshape(height * 3 // 2, width)
@@ -106,9 +117,9 @@ def _load_raw_yuv(path: Path, size: str | tuple[int, int], max_frames: int | Non
     return frames
 
 
-def _load_container(path: Path, max_frames: int | None) -> tuple[list[np.ndarray], Fraction]:
+def _load_container(path: Path, max_frames: int | None) -> tuple[list[np.ndarray | None], Fraction]:
     av = _av()
-    frames: list[np.ndarray] = []
+    frames: list[np.ndarray | None] = []
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
@@ -161,36 +172,65 @@ def load_video(source: str | os.PathLike[str], max_frames: int | None = None, *,
     return LoadedVideo(_stack(frames, str(path)), exact)
 
 
+def load_audio_track(path: Path) -> Audio | None:
+    """The first audio stream of the video file ``path`` (all of it, at its own rate and channels), or None when
+    it has none (a PNG folder, raw yuv, a bare stream, a silent container).
+
+    Raises:
+        MediaError: the track is there but cannot be decoded.
+    """
+    if path.is_dir() or path.suffix.lower() in (".yuv", ".y4m", ".h264", ".264", ".h265", ".265", ".hevc"):
+        return None
+    av = _av()
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                return None
+    except av.error.FFmpegError:
+        return None  # the video loader has already read it; nothing here is an audio track
+    loaded = load_audio(path, sample_rate=None)
+    return Audio(loaded.samples, loaded.original_rate)
+
+
 VIDEO_OUTPUTS = (".y4m", ".mkv", ".mp4")
 """Video output suffixes; any other path without a suffix is a folder of PNG frames."""
 
 
-def save_video(frames: Tensor, fps: Fraction, dest: str | os.PathLike[str]) -> None:
-    """Write uint8 RGB ``frames (3, T, H, W)`` at ``fps`` to ``dest``, chosen by its suffix.
+def save_video(frames: Tensor, fps: Fraction, dest: str | os.PathLike[str], audio: Audio | None = None) -> bool:
+    """Write uint8 RGB ``frames (3, T, H, W)`` at ``fps`` to ``dest``, chosen by its suffix, with the sound
+    ``audio`` where the format holds one.
 
-    * ``.mkv``: FFV1, lossless in RGB (``bgr0``): the exact decoded frames; plays in VLC, mpv, ffplay.
-    * ``.mp4``: H.264 through ``libx264rgb`` at qp 0, lossless in RGB; plays where H.264 High 4:4:4 does
-      (VLC, mpv, ffplay; not in most browsers).
+    * ``.mkv``: FFV1, lossless in RGB (``bgr0``): the exact decoded frames; sound as FLAC (the exact decoded 16-bit
+      samples); plays in VLC, mpv, ffplay.
+    * ``.mp4``: H.264 through ``libx264rgb`` at qp 0, lossless in RGB; sound as AAC (FFmpeg's encoder, 96 kbps per
+      channel: lossy, but far above what the speech codec keeps); plays where H.264 High 4:4:4 does (VLC, mpv,
+      ffplay; not in most browsers).
     * ``.y4m``: raw 4:4:4 YUV (BT.601, limited range) for video tools; RGB -> YUV rounds by at most one level.
-    * no suffix: a folder of ``frame_00001.png`` ... (exact; created, must not exist or be empty).
+      No sound.
+    * no suffix: a folder of ``frame_00001.png`` ... (exact; created, must not exist or be empty). No sound.
 
     Files are written to a temporary name and renamed, so an existing file is never left half-written.
+
+    Returns:
+        Whether ``audio`` was written (False for no ``audio`` and for the formats without sound).
     """
     from vqcodec.fileio import atomic_open
 
     path = Path(dest)
     suffix = path.suffix.lower()
-    video = frames.permute(1, 2, 3, 0).contiguous().numpy()  # (T, H, W, 3)
+    video = _FramesHWC(frames)
     if suffix == ".y4m":
         with atomic_open(path) as f:
             _write_y4m(f, video, fps)
     elif suffix in (".mkv", ".mp4"):
         with atomic_open(path) as f:
-            _write_container(f, video, fps, "matroska" if suffix == ".mkv" else "mp4")
+            _write_container(f, video, fps, "matroska" if suffix == ".mkv" else "mp4", audio)
+        return audio is not None
     elif not suffix:
         _write_folder(path, video)
     else:
         raise MediaError(f"{path}: unsupported video output suffix {suffix!r} (use .y4m, .mkv, .mp4 or a folder)")
+    return False
 
 
 def encode_y4m(frames: Tensor, fps: Fraction) -> bytes:
@@ -198,24 +238,39 @@ def encode_y4m(frames: Tensor, fps: Fraction) -> bytes:
     import io
 
     buf = io.BytesIO()
-    _write_y4m(buf, frames.permute(1, 2, 3, 0).contiguous().numpy(), fps)
+    _write_y4m(buf, _FramesHWC(frames), fps)
     return buf.getvalue()
 
 
-def _write_y4m(f: BinaryIO, video: np.ndarray, fps: Fraction) -> None:
+class _FramesHWC:
+    """The frames of a ``(3, T, H, W)`` tensor as ``(H, W, 3)`` uint8 arrays, made one at a time (a whole clip
+    permuted at once would be a second copy of it)."""
+
+    def __init__(self, frames: Tensor) -> None:
+        self.frames = frames
+        self.shape = (int(frames.shape[1]), int(frames.shape[2]), int(frames.shape[3]), 3)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for i in range(self.shape[0]):
+            yield self.frames[:, i].permute(1, 2, 0).contiguous().numpy()
+
+
+def _write_y4m(f: BinaryIO, video: _FramesHWC, fps: Fraction) -> None:
     t, h, w = video.shape[:3]
     f.write(f"YUV4MPEG2 W{w} H{h} F{fps.numerator}:{fps.denominator} Ip A1:1 C444\n".encode())
-    rgb = video.astype(np.float64)
-    y = 16 + (65.481 * rgb[..., 0] + 128.553 * rgb[..., 1] + 24.966 * rgb[..., 2]) / 255
-    cb = 128 + (-37.797 * rgb[..., 0] - 74.203 * rgb[..., 1] + 112.0 * rgb[..., 2]) / 255
-    cr = 128 + (112.0 * rgb[..., 0] - 93.786 * rgb[..., 1] - 18.214 * rgb[..., 2]) / 255
-    planes = np.stack([y, cb, cr], axis=1)  # (T, 3, H, W)
-    planes = np.clip(np.rint(planes), 0, 255).astype(np.uint8)
-    for frame in planes:
-        f.write(b"FRAME\n" + frame.tobytes())
+    for frame in video:
+        rgb = frame.astype(np.float64)
+        y = 16 + (65.481 * rgb[..., 0] + 128.553 * rgb[..., 1] + 24.966 * rgb[..., 2]) / 255
+        cb = 128 + (-37.797 * rgb[..., 0] - 74.203 * rgb[..., 1] + 112.0 * rgb[..., 2]) / 255
+        cr = 128 + (112.0 * rgb[..., 0] - 93.786 * rgb[..., 1] - 18.214 * rgb[..., 2]) / 255
+        planes = np.clip(np.rint(np.stack([y, cb, cr])), 0, 255).astype(np.uint8)  # (3, H, W)
+        f.write(b"FRAME\n" + planes.tobytes())
 
 
-def _write_container(f: BinaryIO, video: np.ndarray, fps: Fraction, fmt: str) -> None:
+def _write_container(f: BinaryIO, video: _FramesHWC, fps: Fraction, fmt: str, audio: Audio | None) -> None:
     av = _av()
     with av.open(f, mode="w", format=fmt) as container:
         if fmt == "matroska":
@@ -224,12 +279,55 @@ def _write_container(f: BinaryIO, video: np.ndarray, fps: Fraction, fmt: str) ->
         else:
             stream = container.add_stream("libx264rgb", rate=fps, options={"qp": "0", "preset": "medium"})
             stream.width, stream.height, stream.pix_fmt = video.shape[2], video.shape[1], "rgb24"
-        for frame in video:
+        sound = None if audio is None else _SoundTrack(container, audio, "flac" if fmt == "matroska" else "aac")
+        for i, frame in enumerate(video, start=1):
             container.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")))
+            if sound is not None:  # interleaved: the sound up to the end of this frame
+                sound.write_until(i / fps)
         container.mux(stream.encode(None))
+        if sound is not None:
+            sound.finish()
 
 
-def _write_folder(path: Path, video: np.ndarray) -> None:
+class _SoundTrack:
+    """An audio stream of an output container, fed in step with the video frames so the muxer buffers little."""
+
+    def __init__(self, container: object, audio: Audio, codec: str) -> None:
+        av = _av()
+        self.container, self.rate = container, int(audio.sample_rate)
+        channels = int(audio.samples.shape[0])
+        layout = "mono" if channels == 1 else "stereo" if channels == 2 else f"{channels}c"
+        options = {} if codec == "flac" else {"b": str(96_000 * channels)}
+        self.stream = container.add_stream(codec, rate=self.rate, layout=layout, options=options)  # type: ignore[attr-defined]
+        self.format = "s16" if codec == "flac" else "fltp"
+        self.frame_size = self.stream.codec_context.frame_size or 4096
+        samples = audio.samples.clamp(-1.0, 1.0).numpy()
+        self.samples = (np.round(samples * 32767).astype(np.int16) if self.format == "s16" else
+                        np.ascontiguousarray(samples, dtype=np.float32))
+        self.layout, self.done, self.av = layout, 0, av
+
+    def write_until(self, seconds: Fraction) -> None:
+        """Encode whole codec frames of sound up to ``seconds``."""
+        end = min(self.samples.shape[1], int(seconds * self.rate))
+        while self.done + self.frame_size <= end:
+            self._put(self.done + self.frame_size)
+
+    def finish(self) -> None:
+        """The rest of the sound, then the encoder's flush."""
+        while self.done < self.samples.shape[1]:
+            self._put(min(self.done + self.frame_size, self.samples.shape[1]))
+        self.container.mux(self.stream.encode(None))  # type: ignore[attr-defined]
+
+    def _put(self, end: int) -> None:
+        part = self.samples[:, self.done : end]
+        data = part.T.reshape(1, -1) if self.format == "s16" else part  # packed s16 / planar float
+        frame = self.av.AudioFrame.from_ndarray(np.ascontiguousarray(data), format=self.format, layout=self.layout)
+        frame.sample_rate, frame.pts = self.rate, self.done
+        self.container.mux(self.stream.encode(frame))  # type: ignore[attr-defined]
+        self.done = end
+
+
+def _write_folder(path: Path, video: _FramesHWC) -> None:
     from vqcodec.media.image import save_image
 
     import shutil

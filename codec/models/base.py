@@ -8,9 +8,11 @@
     qualities                        -> the quality levels and what each means
 
 ``x`` is ``(1, C, *grid)``, already padded to ``strides`` by a modality adapter (``vqcodec.media.adapters``): a kind
-never sees file formats, sample rates or frame rates. Everything the range coder sees comes from exact integer
-entropy models (``vqcodec.entropy``), so ``decompress`` gives the same result in any process, thread count and
-device; a kind validates a file's section against itself (``check``) before allocating anything from it.
+never sees file formats, sample rates or frame rates. ``x`` may be uint8 pixels standing for ``x / 255`` (video),
+and ``decompress(..., pixels=True)`` returns uint8 pixels: both converted tile by tile (``vqcodec.media.pixels``).
+Everything the range coder sees comes from exact integer entropy models (``vqcodec.entropy``), so ``decompress``
+gives the same result in any process, thread count and device; a kind validates a file's section against itself
+(``check``) before allocating anything from it.
 """
 
 from __future__ import annotations
@@ -108,5 +110,7 @@ class CodecModel(nn.Module, ABC):
         anything is allocated)."""
 
     @abstractmethod
-    def decompress(self, enc: Encoded, device: torch.device | str = "cpu", tiling: Tiling | None = None) -> Tensor:
-        """``x_hat (1, C, *grid)`` (still padded) of ``enc``; raises the entropy coder's typed errors."""
+    def decompress(self, enc: Encoded, device: torch.device | str = "cpu", tiling: Tiling | None = None,
+                   pixels: bool = False) -> Tensor:
+        """``x_hat (1, C, *grid)`` (still padded) of ``enc``, float, or with ``pixels`` uint8 pixels on the CPU
+        (:func:`~vqcodec.media.pixels.to_pixels` of it); raises the entropy coder's typed errors."""

@@ -42,6 +42,7 @@ from vqcodec.entropy.gaussian import FactorizedDensity, LevelSession, gaussian_l
 from vqcodec.entropy.integer import IntLayer, to_integer
 from vqcodec.entropy.session import TableSession
 from vqcodec.kinds import KindSpec, register_kind
+from vqcodec.media.pixels import as_float, to_pixels
 from vqcodec.media.tiler import Tiling, tiled_apply
 from vqcodec.models.base import CodecModel, Encoded, QualityLevel
 from vqcodec.nn import Decoder, Encoder
@@ -241,7 +242,7 @@ class GaussCodec(CodecModel):
         gain, _ = self._gain(quality - 1)
         g_a, _ = self.networks(x.device)
         with torch.no_grad():
-            y = tiled_apply(g_a, x, tiling or _whole(x), down=self.config.net.total_stride)
+            y = tiled_apply(lambda t: g_a(as_float(t)), x, tiling or _whole(x), down=self.config.net.total_stride)
             y = y.cpu() * gain.detach()
             z = self.h_a(y)
         z_symbols = (torch.round(z).clamp(-c.z_radius, c.z_radius) + c.z_radius).long().reshape(-1)
@@ -275,7 +276,8 @@ class GaussCodec(CodecModel):
                 n // (stride * 4) for n in grid):
             raise CorruptStreamError("invalid header: latent grids do not match the image size and padding")
 
-    def decompress(self, enc: Encoded, device: torch.device | str = "cpu", tiling: Tiling | None = None) -> Tensor:
+    def decompress(self, enc: Encoded, device: torch.device | str = "cpu", tiling: Tiling | None = None,
+                   pixels: bool = False) -> Tensor:
         f = enc.fields
         if not isinstance(f, GaussFields) or len(enc.sections) != 1:
             raise CorruptStreamError("a gauss file holds one payload section and a gauss kind section")
@@ -286,7 +288,7 @@ class GaussCodec(CodecModel):
         if _crc(z_part, y_part) != f.symbol_crc:
             raise DesyncError("decoded latents fail the symbol checksum (corrupt payload or encoder/decoder desync)")
         y_hat = (y_part.view(y_shape).float() - c.half_width) + found["mean"].float()
-        return self.reconstruct(y_hat, f.gain, device, tiling)
+        return self.reconstruct(y_hat, f.gain, device, tiling, pixels)
 
     def networks(self, device: torch.device | str) -> tuple[nn.Module, nn.Module]:
         """``(g_a, g_s)`` on ``device`` (a copy made once per device; the hyper networks code on the CPU)."""
@@ -299,15 +301,16 @@ class GaussCodec(CodecModel):
         return copies[str(dev)]
 
     def reconstruct(self, y_hat: Tensor, quality: int, device: torch.device | str = "cpu",
-                    tiling: Tiling | None = None) -> Tensor:
-        """``x_hat (1, 3, H, W)`` of the coded latent ``y_hat`` at ``quality``; tiled synthesis."""
+                    tiling: Tiling | None = None, pixels: bool = False) -> Tensor:
+        """``x_hat (1, 3, H, W)`` of the coded latent ``y_hat`` at ``quality`` (uint8 with ``pixels``); tiled
+        synthesis."""
         _, inv = self._gain(quality - 1)
         _, g_s = self.networks(device)
         stride = self.config.net.total_stride
         with torch.no_grad():
             z = (y_hat * inv.detach()).to(device)
             plan = (tiling or _whole(z, stride)).scaled((stride, stride))
-            return tiled_apply(g_s, z, plan, up=stride)
+            return tiled_apply((lambda t: to_pixels(g_s(t))) if pixels else g_s, z, plan, up=stride)
 
 
 def _crc(z: Tensor, y: Tensor) -> int:

@@ -23,6 +23,7 @@ from vqcodec.bitstream.fields import KindFields, VQFields
 from vqcodec.config import VQCodecConfig
 from vqcodec.entropy.coder import decode_indices, encode_indices
 from vqcodec.kinds import KindSpec, register_kind
+from vqcodec.media.pixels import as_float, to_pixels
 from vqcodec.media.tiler import Tiling, tiled_apply, tiled_pieces
 from vqcodec.models.base import CodecModel, Encoded, QualityLevel
 from vqcodec.models.vqvae import VQVAE, VQVAEOutput
@@ -94,30 +95,44 @@ class VQCodec(CodecModel):
 
     @torch.no_grad()
     def encode_indices(self, x: Tensor, stages: int, tiling: Tiling | None = None) -> Tensor:
-        """Indices ``(1, *grid/s, stages)`` (CPU) of ``x (1, C, *grid)`` (a multiple of the stride), with the
-        networks on ``x``'s device; tiled encoder."""
+        """Indices ``(1, *grid/s, stages)`` (CPU) of ``x (1, C, *grid)`` (a multiple of the stride; float, or uint8
+        pixels), with the networks on ``x``'s device: encoder and quantizer tile by tile (a tile's indices are those
+        of its core, so the latent of the whole grid never exists at once)."""
         self.check_quality(stages)
         vqvae = self.networks(x.device)
-        z_e = tiled_apply(vqvae.encoder, x, self._frame_plan(tiling or _whole(x)), down=self.strides)
-        return vqvae.quantizer.encode(z_e, stages=stages).cpu()
+
+        def tile_indices(tile: Tensor) -> Tensor:  # (1, C, *tile) -> (1, stages, *tile/s)
+            return vqvae.quantizer.encode(vqvae.encoder(as_float(tile)), stages=stages).movedim(-1, 1).cpu()
+
+        indices = tiled_apply(tile_indices, x, self._frame_plan(tiling or _whole(x)), down=self.strides,
+                              task="encoder")
+        return indices.movedim(1, -1).contiguous()
 
     @torch.no_grad()
     def decode_indices(self, indices: Tensor, device: torch.device | str = "cpu",
-                       tiling: Tiling | None = None) -> Tensor:
-        """``x_hat (1, C, *grid)`` from indices ``(1, *grid/s, q)``, the networks on ``device``; tiled decoder (the
-        speech synthesizer runs on the CPU: its output is the same on every device)."""
+                       tiling: Tiling | None = None, pixels: bool = False) -> Tensor:
+        """``x_hat (1, C, *grid)`` from indices ``(1, *grid/s, q)``, the networks on ``device``: codewords and
+        decoder tile by tile; with ``pixels`` each tile becomes uint8 pixels on the CPU as it is made (the speech
+        synthesizer runs on the CPU: its output is the same on every device)."""
         vqvae = self.networks(device)
-        z_q = vqvae.quantizer.decode(indices.to(device), stages=indices.shape[-1])
-        plan = self._frame_plan(tiling or _whole(z_q, self.strides)).scaled(self.strides)
+        stages = indices.shape[-1]
+        grid = indices.movedim(-1, 1)  # (1, q, *latent grid): the tiler's channel layout
+        plan = self._frame_plan(tiling or _whole(grid, self.strides)).scaled(self.strides)
         decoder = vqvae.decoder
         if isinstance(decoder, SpeechDecoder):  # frame controls tile by tile into one phase-continuous synthesis
             synth = self.vqvae.decoder
             assert isinstance(synth, SpeechDecoder)
+            z_q = vqvae.quantizer.decode(indices.to(device), stages=stages)
             stream = synth.stream(z_q.shape[0], SYNTH_CHUNK_FRAMES)
             pieces = tiled_pieces(decoder.controls, z_q, plan, up=self.config.model.net.strides[1])
             wave = torch.cat([*(stream.push(c.cpu()) for c in pieces), stream.finish()], dim=-1)
             return wave[..., : z_q.shape[-1] * vqvae.stride]
-        return tiled_apply(decoder, z_q, plan, up=self.strides)
+
+        def tile_decode(tile: Tensor) -> Tensor:  # (1, q, *tile) -> (1, C, *tile*s)
+            x_hat = decoder(vqvae.quantizer.decode(tile.movedim(1, -1).to(device), stages=stages))
+            return to_pixels(x_hat) if pixels else x_hat
+
+        return tiled_apply(tile_decode, grid, plan, up=self.strides, task="decoder")
 
     def _frame_plan(self, tiling: Tiling) -> Tiling:
         """``tiling`` without context along time for a frame-wise video model (its frames do not see each other)."""
@@ -155,7 +170,8 @@ class VQCodec(CodecModel):
             raise CorruptStreamError(f"invalid header: {fields.num_stages} stages in tile groups of "
                                      f"{fields.tile_group} at quality {quality}; this media codes groups of {group}")
 
-    def decompress(self, enc: Encoded, device: torch.device | str = "cpu", tiling: Tiling | None = None) -> Tensor:
+    def decompress(self, enc: Encoded, device: torch.device | str = "cpu", tiling: Tiling | None = None,
+                   pixels: bool = False) -> Tensor:
         f = enc.fields
         if not isinstance(f, VQFields):
             raise ModelMismatchError("the file's kind section is not a VQ section")
@@ -163,7 +179,7 @@ class VQCodec(CodecModel):
             raise CorruptStreamError(f"expected 1 payload section, found {len(enc.sections)}")
         indices = decode_indices(enc.sections[0], self._prior(), f.indices_shape, f.tile_shape,
                                  checksum=f.symbol_crc, group=f.tile_group)
-        return self.decode_indices(indices, device, tiling)
+        return self.decode_indices(indices, device, tiling, pixels)
 
 
 def _whole(x: Tensor, scale: tuple[int, ...] | None = None) -> Tiling:

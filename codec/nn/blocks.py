@@ -11,6 +11,9 @@ from vqcodec.config import NetConfig
 
 _CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
 FRAME_BATCH = 4
+FRAME_BATCH_PIXELS = 409_600
+"""Frames per call of a frame-wise network: ``FRAME_BATCH``, fewer for frames above ``FRAME_BATCH_PIXELS / 4``
+pixels (one 640x640 tile of a 720p frame at a time: its full-resolution activations are 65 MB per frame)."""
 """Frames a frame-wise network runs on per call."""
 _CONV_T = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}
 
@@ -56,10 +59,12 @@ def level_blocks(net: NetConfig, channels: int, count: int, zero_init: bool) -> 
 
 def per_frame(fn: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
     """A 2-D network ``fn`` on every frame of ``x (B, C, T, H, W)`` -> ``(B, C', T, H', W')``, ``FRAME_BATCH``
-    frames per call (the activations of a whole tile of frames at once would not fit the memory bound)."""
+    frames per call or fewer for large frames (the activations of a whole tile of frames at once would not fit the
+    memory bound)."""
     b, c, t, h, w = x.shape
     frames = x.transpose(1, 2).reshape(b * t, c, h, w)
-    y = torch.cat([fn(frames[i: i + FRAME_BATCH]) for i in range(0, b * t, FRAME_BATCH)])
+    batch = max(1, min(FRAME_BATCH, FRAME_BATCH_PIXELS // (h * w)))
+    y = torch.cat([fn(frames[i: i + batch]) for i in range(0, b * t, batch)])
     return y.reshape(b, t, *y.shape[1:]).transpose(1, 2)
 
 
