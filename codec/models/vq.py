@@ -24,6 +24,7 @@ from vqcodec.config import VQCodecConfig
 from vqcodec.entropy.coder import decode_indices, encode_indices
 from vqcodec.kinds import KindSpec, register_kind
 from vqcodec.media.pixels import as_float, to_pixels
+from vqcodec.memory import release_freed_memory
 from vqcodec.media.tiler import Tiling, tiled_apply, tiled_pieces
 from vqcodec.models.base import CodecModel, Encoded, QualityLevel
 from vqcodec.models.vqvae import VQVAE, VQVAEOutput
@@ -179,6 +180,7 @@ class VQCodec(CodecModel):
             raise CorruptStreamError(f"expected 1 payload section, found {len(enc.sections)}")
         indices = decode_indices(enc.sections[0], self._prior(), f.indices_shape, f.tile_shape,
                                  checksum=f.symbol_crc, group=f.tile_group)
+        release_freed_memory()  # the prior sessions' heap, before the decoder's output is allocated
         return self.decode_indices(indices, device, tiling, pixels)
 
 
