@@ -136,3 +136,21 @@ def test_videos_without_a_container_have_no_track(tmp_path: Path) -> None:
     raw = tmp_path / "c.yuv"
     raw.write_bytes(np.zeros(16 * 24 * 3 // 2 * 2, dtype=np.uint8).tobytes())
     assert load_audio_track(raw) is None
+
+
+def test_an_unreadable_track_is_one_line_that_names_the_way_out(tiny_framewise_codec_path: Path,
+                                                                tmp_path: Path) -> None:
+    """A container whose audio stream holds no samples: the error says so and points at --no-audio, which works."""
+    src = tmp_path / "empty-sound.mkv"
+    with av.open(str(src), mode="w") as c:
+        video = c.add_stream("ffv1", rate=25)
+        video.width, video.height, video.pix_fmt = 24, 16, "bgr0"
+        c.add_stream("flac", rate=16000, layout="mono")
+        for frame in _clip(3).permute(1, 2, 3, 0).numpy():
+            c.mux(video.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")))
+        c.mux(video.encode(None))
+    model = str(tiny_framewise_codec_path)
+    code, err, _ = run("encode", str(src), "-o", str(tmp_path / "x.vq"), "--model", model)
+    assert code != 0 and one_error_line(err) and "--no-audio" in err, err
+    code, err, _ = run("encode", str(src), "-o", str(tmp_path / "x.vq"), "--model", model, "--no-audio")
+    assert code == 0, err

@@ -188,7 +188,10 @@ def load_audio_track(path: Path) -> Audio | None:
                 return None
     except av.error.FFmpegError:
         return None  # the video loader has already read it; nothing here is an audio track
-    loaded = load_audio(path, sample_rate=None)
+    try:
+        loaded = load_audio(path, sample_rate=None)
+    except MediaError as err:
+        raise MediaError(f"{err}: the video's sound track cannot be read (--no-audio codes the video without it)")
     return Audio(loaded.samples, loaded.original_rate)
 
 
