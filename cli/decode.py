@@ -122,11 +122,11 @@ def _write(media, dst: str) -> None:  # type: ignore[no-untyped-def]
     elif isinstance(media, Audio):
         fmt = "FLAC" if dst != "-" and Path(dst).suffix.lower() == ".flac" else "WAV"
         write_output(dst, encode_audio(media.samples, media.sample_rate, fmt))
-    elif dst == "-":
-        write_output(dst, encode_y4m(media.frames, media.fps))
     else:
-        save_video(media.frames, media.fps, dst, media.audio)
-    if getattr(media, "audio", None) is not None and (dst == "-" or Path(dst).suffix.lower() not in (".mkv", ".mp4")):
-        kind = "PNG frames" if dst != "-" and not Path(dst).suffix else "Y4M"
-        echo_err(f"{dst}: the file's sound track is not written ({kind} hold no sound; decode to .mkv or .mp4 to "
-                 "keep it)")
+        sound_written = False
+        if dst == "-":
+            write_output(dst, encode_y4m(media.frames, media.fps))
+        else:
+            sound_written = save_video(media.frames, media.fps, dst, media.audio)
+        if media.audio is not None and not sound_written:
+            echo_err(f"{dst}: the file's sound track is not written (only .mkv and .mp4 outputs hold sound)")

@@ -164,6 +164,12 @@ def decode(data: bytes, model: ModelRef = None, device: str = "cpu", rate: int |
            audio_model: ModelRef = None) -> Decoded:
     """Decode a ``.vq`` file with its header (see :func:`decompress`)."""
     header, sections = container.read(data)
+    return _decode(header, sections, model, device, rate, audio_model)
+
+
+def _decode(header: Header, sections: list[bytes], model: ModelRef, device: str, rate: int | str | None,
+            audio_model: ModelRef) -> Decoded:
+    """:func:`decode` of a file already parsed into its header and payload sections."""
     track = _decode_track(sections.pop(), audio_model, device) if header.audio_track and sections else None
     adapter = adapter_of(header)
     loaded = _model_for(header, model)
@@ -186,9 +192,10 @@ def decode(data: bytes, model: ModelRef = None, device: str = "cpu", rate: int |
 
 def _decode_track(data: bytes, model: ModelRef, device: str) -> Audio:
     """The sound of a video's audio-track section (an audio ``.vq`` file), at the input's rate and length."""
-    if container.read(data)[0].modality != "audio":
+    header, sections = container.read(data)
+    if header.modality != "audio":
         raise CorruptStreamError("invalid file: the audio-track section holds no audio")
-    sound = decode(data, model, device, rate="input").media
+    sound = _decode(header, sections, model, device, "input", None).media
     assert isinstance(sound, Audio)
     return sound
 

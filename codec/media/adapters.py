@@ -31,7 +31,6 @@ from vqcodec.bitstream.header import Header
 from vqcodec.media.audio import resample
 from vqcodec.media.image import DEFAULT_MAX_PIXELS, from_tensor, to_tensor
 from vqcodec.media.pad import Padding, crop, pad_to_multiple
-from vqcodec.media.pixels import to_pixels
 from vqcodec.media.tiler import Tiling
 from vqcodec.media.types import Audio, Image, Media, Video
 
@@ -247,9 +246,7 @@ class VideoAdapter(ModalityAdapter):
     def restore(self, x_hat: Tensor, header: Header, geo: Geometry) -> Media:
         grid = header.shape[1:]
         padded = tuple(n + p for n, p in zip(grid, header.padding))
-        frames = crop(x_hat, Padding(original=tuple(grid), padded=padded))[0]
-        if frames.dtype != torch.uint8:
-            frames = to_pixels(frames)
+        frames = crop(x_hat, Padding(original=tuple(grid), padded=padded))[0]  # uint8: see ``pixels``
         return Video(frames.contiguous(), Fraction(*header.frame_rate))
 
     def units(self, header: Header) -> tuple[float, str]:
