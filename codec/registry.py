@@ -133,7 +133,7 @@ register_builtin(ModelInfo(
     name="vq-speech",
     modality="audio",
     kind="vq",
-    sha256="4623628b",
+    sha256="5bd2944f",
     description=("16 kHz speech: 1-D VQ-VAE over log-mel + pitch with a harmonic-plus-noise synthesizer (50 Hz "
                  "latent, 16-stage residual VQ, K=1024) + a learned histogram per stage; quality = stages coded"),
     default_quality=6,

@@ -94,3 +94,20 @@ def test_dead_codes_are_restarted() -> None:
     assert used > 8, f"only {used} codes used after restarts"
     assert (vq.codebook.embed.abs() < 100).all(), "restarted codes must come from encoder outputs"
     assert out.dead_fraction < 0.5
+
+
+def test_a_state_without_embed_avg_rebuilds_it_and_the_ema_goes_on_the_same() -> None:
+    """Exported weights omit ``embed_avg``; loading rebuilds it from ``embed`` and the cluster sizes, which is what
+    the EMA update keeps true, so further updates match those of the full state."""
+    torch.manual_seed(0)
+    full = _codebook(decay=0.5)
+    full.train()
+    full.ema_update(torch.randn(40, 2) * 5, torch.randint(0, 3, (40,)))
+    state = {k: v for k, v in full.state_dict().items() if k != "embed_avg"}
+    loaded = _codebook(decay=0.5)
+    loaded.load_state_dict(state)  # strict: the missing buffer is rebuilt, not reported
+    assert torch.allclose(loaded.embed_avg, full.embed_avg, rtol=1e-5, atol=1e-5)
+    flat, idx = torch.randn(30, 2), torch.randint(0, 3, (30,))
+    full.ema_update(flat, idx)
+    loaded.ema_update(flat, idx)
+    assert torch.allclose(loaded.embed, full.embed, rtol=1e-5, atol=1e-5)

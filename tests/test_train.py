@@ -44,6 +44,7 @@ def test_end_to_end_checkpoint_and_export(samples_dir: Path, tmp_path: Path) -> 
     assert res.exit_code == 0, res.output
     wf = load_weights(out)
     assert wf.kind == "vq" and wf.training["steps"] == 6
+    assert not [k for k in wf.tensors["model"] if k.endswith("embed_avg")]  # EMA state is rebuilt on load
     model = VQVAE(VQVAEConfig.from_dict(wf.config["model"]))
     model.load_state_dict(wf.tensors["model"])
     x = torch.rand(1, 3, 32, 32)

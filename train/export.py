@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from torch import Tensor
+
 from vqcodec.kinds import kind_spec
+from vqcodec.quantizers.codebook import DERIVED_BUFFERS
 from vqcodec.weights_io import save_weights
 
 from vqcodec.train.checkpoint import load_checkpoint
@@ -25,6 +28,7 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, half: bool = Fals
     kind, config, components = task.export()
     if ck["config"].get("finetune") == "decoder":  # same indices as the source: its prior still fits
         kind, config, components = attach_prior(kind, config, components, ck["config"]["init_from"])
+    components = {name: _without_derived(state) for name, state in components.items()}
     summary = {
         "steps": ck["step"],
         "wall_s": round(float(ck["wall_s"]), 1),
@@ -42,3 +46,8 @@ def _model_dict(ck: dict) -> dict:
 
     src = ck["config"]["init_from"]
     return _grown(_source(src)[1], ck["config"]["model"], src)
+
+
+def _without_derived(state: dict[str, Tensor]) -> dict[str, Tensor]:
+    """``state`` less the codebook buffers that loading rebuilds (``DERIVED_BUFFERS``: EMA training state)."""
+    return {k: v for k, v in state.items() if k.rsplit(".", 1)[-1] not in DERIVED_BUFFERS}

@@ -321,10 +321,12 @@ def _load_grown(model: torch.nn.Module, state: dict[str, Tensor], path: str) -> 
     The new stages' codebooks are marked uninitialised, so the first training batches initialise them by k-means;
     new decoder level blocks keep their identity initialisation.
     """
+    from vqcodec.quantizers.codebook import DERIVED_BUFFERS
     from vqcodec.weights_io import WeightsError, load_state
 
     have = len({int(k.split(".stages.")[1].split(".")[0]) for k in state if ".stages." in k})
-    new = [k for k in model.state_dict() if k not in state]
+    derivable = {f"{k[: -len('embed')]}{b}" for k in state if k.endswith(".embed") for b in DERIVED_BUFFERS}
+    new = [k for k in model.state_dict() if k not in state and k not in derivable]  # rebuilt on load
     if not new or not all(_is_new_stage(k, have) or k.startswith("decoder.levels.") for k in new):
         load_state(model, state, path)  # not a pure growth: strict loading explains the difference
         return

@@ -12,6 +12,8 @@ with the model; updates run under ``no_grad`` in fp32.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.distributed as dist
 from torch import Tensor, nn
@@ -62,6 +64,17 @@ def kmeans(samples: Tensor, k: int, iters: int, generator: torch.Generator | Non
         filled = counts > 0
         centroids[filled] = sums[filled] / counts[filled].unsqueeze(1)
     return centroids
+
+
+DERIVED_BUFFERS = ("embed_avg",)
+"""Codebook buffers a weights file need not store: ``embed_avg = embed * smoothed cluster size`` (what every EMA
+update leaves true), rebuilt on load when missing (exported models carry no such training state)."""
+
+
+def smoothed_sizes(cluster_size: Tensor, epsilon: float) -> Tensor:
+    """Laplace-smoothed cluster sizes ``(K,)``: never zero, same total as ``cluster_size``."""
+    n, k = cluster_size.sum(), cluster_size.numel()
+    return (cluster_size + epsilon) / (n + k * epsilon) * n
 
 
 class EuclideanCodebook(nn.Module):
@@ -129,8 +142,15 @@ class EuclideanCodebook(nn.Module):
 
     def smoothed_cluster_size(self) -> Tensor:
         """Laplace-smoothed cluster sizes ``(K,)``: never zero, same total as ``cluster_size``."""
-        n, k, eps = self.cluster_size.sum(), self.config.codebook_size, self.config.epsilon
-        return (self.cluster_size + eps) / (n + k * eps) * n
+        return smoothed_sizes(self.cluster_size, self.config.epsilon)
+
+    def _load_from_state_dict(self, state_dict: dict[str, Tensor], prefix: str, *args: Any, **kwargs: Any) -> None:
+        """Load, rebuilding ``embed_avg`` from ``embed`` and ``cluster_size`` when the state omits it."""
+        avg, embed, size = prefix + "embed_avg", prefix + "embed", prefix + "cluster_size"
+        if avg not in state_dict and embed in state_dict and size in state_dict:
+            sizes = smoothed_sizes(state_dict[size].float(), self.config.epsilon)
+            state_dict[avg] = state_dict[embed].float() * sizes.unsqueeze(1)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     @torch.no_grad()
     def restart_dead(self, flat: Tensor) -> int:
