@@ -1,8 +1,9 @@
 """The speech modality of the bench: 16 kHz mono utterances, rate in kbps, PESQ-WB / STOI / SI-SDR / log-mel.
 
 Every decoded utterance is aligned to its reference before scoring: codecs delay their output (Opus's look-ahead,
-MP3's encoder padding, resampling filters), so the lag that maximises the cross-correlation within
-``MAX_LAG`` samples is removed and both signals are cut to their common length.
+MP3's encoder padding, resampling filters), so that delay, found within ``MAX_LAG`` samples from the two signals'
+log-spectral envelopes and refined on the waveforms (:func:`align`), is removed and both signals are cut to their
+common length.
 """
 
 from __future__ import annotations
@@ -20,24 +21,55 @@ from vqcodec.spectral import log_mel_distance
 RATE = 16000
 MAX_LAG = 2400
 """Largest codec delay searched when aligning (150 ms)."""
+ENVELOPE_FFT = 256
+ENVELOPE_HOP = 16
+"""Frame length and hop (samples) of the log-spectral envelopes that find a codec's delay to within 1 ms."""
 AUDIO_SUFFIXES = (".flac", ".wav", ".ogg", ".mp3")
 
 
 def align(ref: np.ndarray, rec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(ref, rec)`` with ``rec``'s delay (or advance) of at most ``MAX_LAG`` samples removed, cut to one length."""
+    """``(ref, rec)`` with ``rec``'s delay (or advance) of at most ``MAX_LAG`` samples removed, cut to one length.
+
+    The delay is found in two steps: the peak of the cross-correlation of the two log-spectral envelopes
+    (:func:`_envelope`, one frame per ``ENVELOPE_HOP`` samples), then the waveform cross-correlation's peak within
+    one envelope hop of it. The waveforms alone are not enough: a parametric codec (Codec2, ``vq-speech``) makes
+    its own phase, so its waveform correlates with the input's at no particular lag and the plain waveform peak
+    lands anywhere within ``MAX_LAG``; the envelopes agree at the true delay whatever the phase. A waveform codec
+    (Opus, MP3) still gets its sample-exact delay from the second step.
+    """
     n = min(len(ref), len(rec))
-    if n < 16:
+    if n < ENVELOPE_FFT:
         return ref[:n], rec[:n]
-    size = 1 << int(math.ceil(math.log2(len(ref) + len(rec))))
-    corr = np.fft.irfft(np.fft.rfft(rec, size) * np.conj(np.fft.rfft(ref, size)), size)
-    lags = np.concatenate([np.arange(0, MAX_LAG + 1), np.arange(-MAX_LAG, 0)])
-    lag = int(lags[np.argmax(corr[lags])])
+    coarse = _peak(_correlation(_envelope(ref), _envelope(rec)), MAX_LAG // ENVELOPE_HOP) * ENVELOPE_HOP
+    lag = _peak(_correlation(ref[:, None], rec[:, None]), ENVELOPE_HOP, centre=coarse)
     if lag >= 0:
         rec = rec[lag:]
     else:
         ref = ref[-lag:]
     n = min(len(ref), len(rec))
     return ref[:n], rec[:n]
+
+
+def _envelope(x: np.ndarray) -> np.ndarray:
+    """Log-magnitude spectrogram ``(frames, bins)`` of ``x``: ``ENVELOPE_FFT``-point hann frames every
+    ``ENVELOPE_HOP`` samples, floored 60 dB below the loudest bin, each bin's mean removed."""
+    frames = np.lib.stride_tricks.sliding_window_view(x.astype(np.float64), ENVELOPE_FFT)[::ENVELOPE_HOP]
+    mag = np.abs(np.fft.rfft(frames * np.hanning(ENVELOPE_FFT), axis=-1))
+    env = np.log(mag + 1e-3 * max(float(mag.max()), 1e-12))
+    return env - env.mean(0)
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``c[l] = sum_t sum_k a[t, k] b[t + l, k]`` for every lag (negative lags at the end), by FFT over time."""
+    size = 1 << int(math.ceil(math.log2(len(a) + len(b))))
+    spectrum = (np.fft.rfft(b, size, axis=0) * np.conj(np.fft.rfft(a, size, axis=0))).sum(1)
+    return np.fft.irfft(spectrum, size)
+
+
+def _peak(corr: np.ndarray, reach: int, centre: int = 0) -> int:
+    """The lag in ``centre - reach .. centre + reach`` where ``corr`` (indexed as :func:`_correlation`) peaks."""
+    lags = np.arange(centre - reach, centre + reach + 1)
+    return int(lags[np.argmax(corr[lags % len(corr)])])
 
 
 def _pesq(ref: np.ndarray, rec: np.ndarray) -> float | None:
