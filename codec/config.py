@@ -193,6 +193,10 @@ class SynthConfig(ConfigMixin):
         bins: mel-spaced bands of the decoder's harmonic and noise filters.
         synth_fft: frame length of the synthesizer's STFT filtering.
         f0_min, f0_max: pitch range (Hz) of the tracker and of the decoder.
+        voicing_sharpness, envelope_expansion, expansion_frames: the decoder's postfilter, applied when decoding
+            (not in training; see :func:`vqcodec.nn.speech.postfilter`): the voicing logit is multiplied by
+            ``voicing_sharpness`` and each band's log amplitude moves ``envelope_expansion`` times its distance
+            from its moving average over ``expansion_frames`` (odd) frames. 1, 0 and any width leave it off.
     """
 
     n_mels: int = 80
@@ -201,10 +205,17 @@ class SynthConfig(ConfigMixin):
     synth_fft: int = 512
     f0_min: float = 50.0
     f0_max: float = 500.0
+    voicing_sharpness: float = 1.0
+    envelope_expansion: float = 0.0
+    expansion_frames: int = 31
 
     def __post_init__(self) -> None:
         if min(self.n_mels, self.bins) < 1 or self.synth_fft < 16 or not 0 < self.f0_min < self.f0_max:
             raise ValueError("SynthConfig: n_mels, bins >= 1, synth_fft >= 16 and 0 < f0_min < f0_max are required")
+        if not (0 < self.voicing_sharpness <= 16 and 0 <= self.envelope_expansion <= 2
+                and 1 <= self.expansion_frames <= 201 and self.expansion_frames % 2):
+            raise ValueError("SynthConfig: 0 < voicing_sharpness <= 16, 0 <= envelope_expansion <= 2 and an odd "
+                             "expansion_frames in 1..201 are required")
 
 
 @dataclass(frozen=True)

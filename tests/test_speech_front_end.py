@@ -12,6 +12,7 @@ from vqcodec import VQVAE, NetConfig, VQConfig, VQVAEConfig
 from vqcodec.config import PriorConfig, SynthConfig, VQCodecConfig
 from vqcodec.media.tiler import Tiling
 from vqcodec.models.vq import VQCodec
+from vqcodec.nn.speech import postfilter
 from vqcodec.nn.synth import Synthesizer, hashed_noise, pitch
 from vqcodec.spectral import mel_filterbank
 
@@ -72,10 +73,33 @@ def test_band_amplitudes_set_the_output_spectrum() -> None:
     assert ratio[5] > 4 and float(ratio[0]) == pytest.approx(1.0, abs=0.1)
 
 
-def _speech_vqvae() -> VQVAEConfig:
+def _speech_vqvae(**synth: float) -> VQVAEConfig:
     net = NetConfig(dims=1, in_channels=1, strides=(160, 2), hidden=16, num_res_blocks=1, res_kernel=3)
     return VQVAEConfig(net=net, vq=VQConfig(codebook_size=16, codebook_dim=8, num_stages=2, kmeans_init=False),
-                       synth=SynthConfig(n_mels=20, bins=8), sample_rate=SR)
+                       synth=SynthConfig(n_mels=20, bins=8, **synth), sample_rate=SR)  # type: ignore[arg-type]
+
+
+def test_postfilter_sharpens_voicing_and_deepens_band_modulation() -> None:
+    bins, frames = 8, 200
+    cfg = SynthConfig(n_mels=20, bins=bins, voicing_sharpness=2.0, envelope_expansion=0.5, expansion_frames=11)
+    t = torch.arange(frames, dtype=torch.float32)
+    controls = torch.zeros(1, 2 + 2 * bins, frames)
+    controls[:, 1] = torch.linspace(-3, 3, frames)
+    controls[:, 2 : 2 + bins] = -4.0 + torch.sin(2 * math.pi * t / 16)[None]  # a 6.25 Hz band modulation
+    controls[:, 2 + bins :] = torch.randn(bins, frames)
+    out = postfilter(controls, cfg)
+    assert torch.equal(postfilter(controls, SynthConfig(n_mels=20, bins=bins)), controls), "default: off"
+    assert torch.equal(out[:, 1], 2 * controls[:, 1]) and torch.equal(out[:, 0], controls[:, 0])
+    assert torch.equal(out[:, 2 + bins :], controls[:, 2 + bins :]), "harmonicity is left alone"
+    inner = slice(20, frames - 20)
+    depth = out[:, 2, inner].std() / controls[:, 2, inner].std()
+    mean_gain = math.sin(11 * math.pi / 16) / (11 * math.sin(math.pi / 16))  # an 11-frame mean of a 16-frame period
+    assert abs(float(depth) - (1 + 0.5 * (1 - mean_gain))) < 0.01
+    flat = controls.clone()
+    flat[:, 2 : 2 + bins] = -4.0 + 0.01 * t  # a ramp is its own moving average away from the edges
+    assert torch.allclose(postfilter(flat, cfg)[:, 2 : 2 + bins, 10:-10], flat[:, 2 : 2 + bins, 10:-10], atol=1e-5)
+    window = postfilter(controls[..., 50:120], cfg)[..., 5:-5]  # 5 frames of context either side suffice
+    assert torch.allclose(window, out[..., 55:115], atol=1e-6)
 
 
 def test_a_speech_vqvae_trains_through_the_synthesizer() -> None:
@@ -91,9 +115,10 @@ def test_a_speech_vqvae_trains_through_the_synthesizer() -> None:
         VQVAEConfig(net=NetConfig(dims=2), synth=SynthConfig())
 
 
-def test_long_speech_decodes_in_tiles_like_in_one_piece() -> None:
+@pytest.mark.parametrize("synth", [{}, {"voicing_sharpness": 2.0, "envelope_expansion": 0.2}])
+def test_long_speech_decodes_in_tiles_like_in_one_piece(synth: dict[str, float]) -> None:
     torch.manual_seed(0)
-    cfg = _speech_vqvae()
+    cfg = _speech_vqvae(**synth)
     prior = PriorConfig(dims=1, codebook_size=16, num_stages=2, channels=8, num_layers=1, tile_shape=(16,))
     codec = VQCodec(VQCodecConfig(cfg, prior)).eval()
     x = 0.1 * torch.randn(1, 1, 320 * 60)

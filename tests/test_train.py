@@ -238,12 +238,32 @@ def test_decoder_finetune_keeps_indices_prior_and_rates(samples_dir: Path, tmp_p
 @pytest.mark.parametrize("kw, match", [({"finetune": "decoder", "kind": "vae"}, "finetune=decoder"),
                                        ({"finetune": "encoder"}, "finetune must be"),
                                        ({"ms_ssim_weight": 0.1}, "crop > 160"),
-                                       ({"ms_ssim_weight": -1.0}, "ms_ssim_weight")])
+                                       ({"ms_ssim_weight": -1.0}, "ms_ssim_weight"),
+                                       ({"quantizer_dropout": 1.5}, "quantizer_dropout"),
+                                       ({"quantizer_dropout": 0.5, "stage": "prior"}, "quantizer_dropout")])
 def test_finetune_and_ms_ssim_settings_are_validated(samples_dir: Path, tmp_path: Path, kw: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         _cfg(samples_dir, tmp_path / "x", **kw)
     with pytest.raises(ValueError, match="needs --init-from"):
         build_task(_cfg(samples_dir, tmp_path / "x", finetune="decoder"), False)
+
+
+def test_a_run_may_set_its_own_quantizer_dropout(samples_dir: Path, tmp_path: Path) -> None:
+    """``quantizer_dropout`` replaces the model's for this run, also for a run --init-from weights (whose model
+    settings come from the file)."""
+    assert build_task(_cfg(samples_dir, tmp_path / "a"), False).model.config.vq.quantizer_dropout == \
+        VQVAEConfig.from_dict(TINY).vq.quantizer_dropout
+    task = build_task(_cfg(samples_dir, tmp_path / "b", quantizer_dropout=1.0), False)
+    assert task.model.config.vq.quantizer_dropout == 1.0
+    never = build_task(_cfg(samples_dir, tmp_path / "c", quantizer_dropout=0.0), False)
+    torch.manual_seed(0)
+    x = torch.rand(1, 3, 8, 8)
+
+    def dropped(model: VQVAE) -> int:  # forwards that left the last stage unused (index -1)
+        model.train()
+        return sum(int(model(x).indices.min()) < 0 for _ in range(200))
+
+    assert dropped(never.model) == 0 and 60 < dropped(task.model) < 140  # p = 1 with 2 stages: 1 stage half the time
 
 
 def test_ms_ssim_term_is_zero_for_a_perfect_match_and_pulls_towards_it() -> None:

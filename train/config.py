@@ -44,6 +44,9 @@ class TrainConfig(ConfigMixin):
             weights file's prior is kept in the export.
         ms_ssim_weight: add ``w * (1 - MS-SSIM)`` to the reconstruction loss (VQ-VAE runs; crops > 160 px).
         base_model: for ``stage="prior"``: the frozen VQ-VAE (checkpoint, weights file or built-in name).
+        quantizer_dropout: for VQ-VAE runs, this run's quantizer dropout p instead of the model's (a training
+            setting, which a run ``--init-from`` weights cannot set through ``model``): 1.0 trains every stage
+            count 1..S equally often, where the usual 0.5 gives all S stages half of the steps.
     """
 
     kind: str = "vq"
@@ -82,6 +85,7 @@ class TrainConfig(ConfigMixin):
     stft_weight: float = 1.0
     wave_weight: float = 1.0
     stage: str = "model"
+    quantizer_dropout: float | None = None
 
     def __post_init__(self) -> None:
         from vqcodec.kinds import kind_spec
@@ -105,6 +109,8 @@ class TrainConfig(ConfigMixin):
             raise ValueError("finetune=decoder is for VQ-VAE runs without --adapt-codebook")
         if self.ms_ssim_weight < 0 or (self.ms_ssim_weight > 0 and (not vq_model or self.crop <= 160)):
             raise ValueError("ms_ssim_weight must be >= 0, and > 0 only for VQ-VAE runs with crop > 160 px")
+        if self.quantizer_dropout is not None and (not vq_model or not 0 <= self.quantizer_dropout <= 1):
+            raise ValueError("quantizer_dropout is for VQ-VAE runs and must be in [0, 1]")
         if self.modality not in MODALITY_DIMS:
             raise ValueError(f"modality must be one of {', '.join(MODALITY_DIMS)}, got {self.modality!r}")
         if self.ms_ssim_weight > 0 and self.modality != "image":

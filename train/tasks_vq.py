@@ -269,6 +269,8 @@ def build_task(cfg: Any, distributed: bool) -> Task:
     config = VQVAEConfig.from_dict(model_dict)
     if cfg.modality == "audio":  # the exported model says which rate it codes
         config = dataclasses.replace(config, sample_rate=cfg.sample_rate)
+    if cfg.quantizer_dropout is not None:
+        config = dataclasses.replace(config, vq=dataclasses.replace(config.vq, quantizer_dropout=cfg.quantizer_dropout))
     if cfg.finetune == "decoder":
         from vqcodec.train.finetune import DecoderTask
 

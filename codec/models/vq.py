@@ -125,7 +125,7 @@ class VQCodec(CodecModel):
             assert isinstance(synth, SpeechDecoder)
             z_q = vqvae.quantizer.decode(indices.to(device), stages=stages)
             stream = synth.stream(z_q.shape[0], SYNTH_CHUNK_FRAMES)
-            pieces = tiled_pieces(decoder.controls, z_q, plan, up=self.config.model.net.strides[1])
+            pieces = tiled_pieces(decoder.decode_controls, z_q, plan, up=self.config.model.net.strides[1])
             wave = torch.cat([*(stream.push(c.cpu()) for c in pieces), stream.finish()], dim=-1)
             return wave[..., : z_q.shape[-1] * vqvae.stride]
 

@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from vqcodec.config import VQVAEConfig
 from vqcodec.nn import Decoder, Encoder
-from vqcodec.nn.speech import SpeechDecoder, SpeechEncoder, supervision_loss
+from vqcodec.nn.speech import SpeechDecoder, SpeechEncoder, postfilter, supervision_loss
 from vqcodec.quantizers import GRID_RESIDUAL_VQ
 
 
@@ -99,7 +99,8 @@ class VQVAE(nn.Module):
         if isinstance(self.decoder, SpeechDecoder):
             controls = self.decoder.controls(q.z_q)
             offset = int(torch.randint(0, 1 << 30, ())) if self.training else 0
-            x_hat = self.decoder.synthesize(controls, noise_offset=offset)
+            heard = controls if self.training else postfilter(controls, self.decoder.synth_config)
+            x_hat = self.decoder.synthesize(heard, noise_offset=offset)
             aux = supervision_loss(controls, self.decoder, x, f0, periodicity)
         else:
             x_hat = self.decoder(q.z_q)
