@@ -40,8 +40,13 @@ def align(ref: np.ndarray, rec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = min(len(ref), len(rec))
     if n < ENVELOPE_FFT:
         return ref[:n], rec[:n]
-    coarse = _peak(_correlation(_envelope(ref), _envelope(rec)), MAX_LAG // ENVELOPE_HOP) * ENVELOPE_HOP
-    lag = _peak(_correlation(ref[:, None], rec[:, None]), ENVELOPE_HOP, centre=coarse)
+    env_ref, env_rec = _envelope(ref), _envelope(rec)
+    size = 1 << int(math.ceil(math.log2(env_ref.shape[1] + env_rec.shape[1])))
+    spectrum = (np.fft.rfft(env_rec, size) * np.conj(np.fft.rfft(env_ref, size))).sum(0)
+    coarse = _peak(np.fft.irfft(spectrum, size), MAX_LAG // ENVELOPE_HOP) * ENVELOPE_HOP
+    ref64, rec64 = ref.astype(np.float64), rec.astype(np.float64)
+    lag = max((_overlap_dot(ref64, rec64, d), -abs(d - coarse), d)
+              for d in range(coarse - ENVELOPE_HOP, coarse + ENVELOPE_HOP + 1))[2]
     if lag >= 0:
         rec = rec[lag:]
     else:
@@ -51,25 +56,26 @@ def align(ref: np.ndarray, rec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _envelope(x: np.ndarray) -> np.ndarray:
-    """Log-magnitude spectrogram ``(frames, bins)`` of ``x``: ``ENVELOPE_FFT``-point hann frames every
+    """Log-magnitude spectrogram ``(bins, frames)`` of ``x``: ``ENVELOPE_FFT``-point hann frames every
     ``ENVELOPE_HOP`` samples, floored 60 dB below the loudest bin, each bin's mean removed."""
-    frames = np.lib.stride_tricks.sliding_window_view(x.astype(np.float64), ENVELOPE_FFT)[::ENVELOPE_HOP]
-    mag = np.abs(np.fft.rfft(frames * np.hanning(ENVELOPE_FFT), axis=-1))
+    frames = np.lib.stride_tricks.sliding_window_view(x.astype(np.float32), ENVELOPE_FFT)[::ENVELOPE_HOP]
+    mag = np.abs(np.fft.rfft(frames * np.hanning(ENVELOPE_FFT).astype(np.float32), axis=-1)).T
     env = np.log(mag + 1e-3 * max(float(mag.max()), 1e-12))
-    return env - env.mean(0)
+    return np.ascontiguousarray(env - env.mean(1, keepdims=True))
 
 
-def _correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``c[l] = sum_t sum_k a[t, k] b[t + l, k]`` for every lag (negative lags at the end), by FFT over time."""
-    size = 1 << int(math.ceil(math.log2(len(a) + len(b))))
-    spectrum = (np.fft.rfft(b, size, axis=0) * np.conj(np.fft.rfft(a, size, axis=0))).sum(1)
-    return np.fft.irfft(spectrum, size)
-
-
-def _peak(corr: np.ndarray, reach: int, centre: int = 0) -> int:
-    """The lag in ``centre - reach .. centre + reach`` where ``corr`` (indexed as :func:`_correlation`) peaks."""
-    lags = np.arange(centre - reach, centre + reach + 1)
+def _peak(corr: np.ndarray, reach: int) -> int:
+    """The lag in ``-reach .. reach`` where the circular cross-correlation ``corr`` (negative lags at the end)
+    peaks."""
+    lags = np.arange(-reach, reach + 1)
     return int(lags[np.argmax(corr[lags % len(corr)])])
+
+
+def _overlap_dot(ref: np.ndarray, rec: np.ndarray, lag: int) -> float:
+    """``sum_n ref[n] rec[n + lag]`` over the samples both hold."""
+    a, b = (ref, rec[lag:]) if lag >= 0 else (ref[-lag:], rec)
+    n = min(len(a), len(b))
+    return float(np.dot(a[:n], b[:n]))
 
 
 def _pesq(ref: np.ndarray, rec: np.ndarray) -> float | None:
@@ -95,8 +101,18 @@ def _mel(ref: np.ndarray, rec: np.ndarray) -> float:
     return log_mel_distance(torch.from_numpy(ref.copy()), torch.from_numpy(rec.copy()), RATE)
 
 
+_LAST_ALIGNED: list[tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]] = []
+
+
+def _aligned_pair(ref: np.ndarray, rec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`align` of the pair, computed once for the metrics that score the same two arrays one after another."""
+    if not _LAST_ALIGNED or _LAST_ALIGNED[0][0] is not ref or _LAST_ALIGNED[0][1] is not rec:
+        _LAST_ALIGNED[:] = [(ref, rec, align(ref, rec))]
+    return _LAST_ALIGNED[0][2]
+
+
 def _aligned(fn):  # type: ignore[no-untyped-def]
-    return lambda ref, rec: fn(*align(ref, rec))
+    return lambda ref, rec: fn(*_aligned_pair(ref, rec))
 
 
 class SpeechModality(Modality):
