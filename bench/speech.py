@@ -127,7 +127,9 @@ class SpeechModality(Modality):
     notes = (
         "Rate is kbps from the bytes each codec's file holds (for opus: the Opus packets only; opus-ogg counts the "
         "whole Ogg file). Inputs are read as 16 kHz mono (soxr HQ where needed); every decoded signal is aligned "
-        "to its reference by the cross-correlation peak within 150 ms before scoring. PESQ is wideband "
+        "to its reference before scoring: the delay (within 150 ms) where the two log-spectral envelopes correlate "
+        "best, refined on the waveforms within 1 ms (a parametric codec's own phase makes a waveform-only peak land "
+        "anywhere). PESQ is wideband "
         "(ITU-T P.862.2, `pesq`), STOI is `pystoi`, SI-SDR in dB, mel distance is the mean absolute difference of "
         "log10 mel spectrograms (80 bands, 1024-point frames; lower is better, plotted negated)."
     )
