@@ -133,16 +133,17 @@ register_builtin(ModelInfo(
     name="vq-speech",
     modality="audio",
     kind="vq",
-    sha256="5bd2944f",
+    sha256="67860ba6",
     description=("16 kHz speech: 1-D VQ-VAE over log-mel + pitch with a harmonic-plus-noise synthesizer (50 Hz "
-                 "latent, 16-stage residual VQ, K=1024) + a learned histogram per stage; quality = stages coded"),
+                 "latent, 16-stage residual VQ, K=1024, decoding postfilter) + a learned histogram per stage; "
+                 "quality = stages coded"),
     default_quality=6,
-    qualities=(_speech(1, 0.605, 1.31, 0.63), _speech(2, 1.106, 1.553, 0.719), _speech(3, 1.608, 1.767, 0.767),
-               _speech(4, 2.111, 1.873, 0.777), _speech(5, 2.614, 1.96, 0.807), _speech(6, 3.117, 1.992, 0.809),
-               _speech(7, 3.62, 2.026, 0.809), _speech(8, 4.121, 2.043, 0.83), _speech(9, 4.623, 2.055, 0.828),
-               _speech(10, 5.125, 2.08, 0.837), _speech(11, 5.628, 2.074, 0.831), _speech(12, 6.13, 2.059, 0.817),
-               _speech(13, 6.632, 2.064, 0.834), _speech(14, 7.135, 2.07, 0.808), _speech(15, 7.637, 2.058, 0.825),
-               _speech(16, 8.139, 2.075, 0.812)),
+    qualities=(_speech(1, 0.605, 1.341, 0.741), _speech(2, 1.106, 1.615, 0.815), _speech(3, 1.608, 1.853, 0.846),
+               _speech(4, 2.111, 1.975, 0.86), _speech(5, 2.614, 2.051, 0.868), _speech(6, 3.117, 2.093, 0.872),
+               _speech(7, 3.62, 2.121, 0.875), _speech(8, 4.121, 2.139, 0.877), _speech(9, 4.623, 2.161, 0.878),
+               _speech(10, 5.125, 2.15, 0.878), _speech(11, 5.628, 2.161, 0.878), _speech(12, 6.13, 2.16, 0.878),
+               _speech(13, 6.632, 2.135, 0.879), _speech(14, 7.135, 2.175, 0.879), _speech(15, 7.637, 2.16, 0.879),
+               _speech(16, 8.139, 2.162, 0.879)),
 ), default=True)
 
 
