@@ -52,3 +52,28 @@ def test_config_round_trip_and_unknown_keys() -> None:
         NetConfig(dims=4)
     with pytest.raises(ValueError):
         VQConfig(decay=1.5)
+
+
+def test_image_networks_infer_channels_last_with_the_same_values() -> None:
+    """In inference the 2-D encoder and decoder run channels-last (a faster CPU layout) and hand back ordinary
+    contiguous tensors with the values of the usual layout, to float rounding; training is left as it is."""
+    from vqcodec.nn.blocks import _inference_layout
+
+    torch.manual_seed(0)
+    net = NetConfig(hidden=8, max_hidden=16, strides=(2, 2), num_res_blocks=1, decoder_level_blocks=1)
+    enc, dec = Encoder(net, 4).eval(), Decoder(net, 4).eval()
+    x = torch.rand(2, 3, 24, 40)
+    seen: list[bool] = []
+
+    def probe(t: torch.Tensor) -> torch.Tensor:
+        seen.append(t.is_contiguous(memory_format=torch.channels_last))
+        return t
+
+    with torch.no_grad():
+        z = enc(x)
+        assert z.is_contiguous() and torch.allclose(z, enc.net(x), atol=1e-5)
+        y = dec(z)
+        assert y.is_contiguous() and y.shape == x.shape and torch.allclose(y, dec._layers(z), atol=1e-5)
+        _inference_layout(probe, x, training=False), _inference_layout(probe, x, training=True)
+        _inference_layout(probe, torch.rand(1, 2, 8), training=False)
+    assert seen == [True, False, False]
