@@ -100,7 +100,7 @@ register_builtin(ModelInfo(
     description=("mean-scale hyperprior image VAE (3.6 M parameters; vq-image's transforms, 64-channel continuous "
                  "latent at stride 8, hyper-latent at stride 32), discretized-Gaussian range coding; quality = gain"),
     default_quality=7,
-    qualities=(_kodak(1, 0.1503, 23.24, 0.7987), _kodak(2, 0.1879, 24.64, 0.844), _kodak(3, 0.2432, 25.91, 0.884),
+    qualities=(_kodak(1, 0.1503, 23.24, 0.7987), _kodak(2, 0.1879, 24.63, 0.844), _kodak(3, 0.2432, 25.91, 0.884),
                _kodak(4, 0.3186, 27.04, 0.9144), _kodak(5, 0.4021, 27.87, 0.9348), _kodak(6, 0.5006, 28.48, 0.9487),
                _kodak(7, 0.6213, 28.91, 0.9586), _kodak(8, 0.7636, 29.21, 0.9648), _kodak(9, 0.9357, 29.37, 0.9686),
                _kodak(10, 1.1595, 29.47, 0.9708)),
