@@ -67,6 +67,11 @@ class Modality(ABC):
         """Frames in ``item`` (video speed is reported in frames per second); 1 by default."""
         return 1
 
+    def scored(self, item: np.ndarray, rec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The ``(reference, decoded)`` pair every metric scores (speech removes the codec's delay first); by
+        default the two as they are. Computed once per decoded item."""
+        return item, rec
+
     def fit(self, rec: np.ndarray, item: np.ndarray) -> np.ndarray:
         """A decoded item brought to the reference's shape where the modality allows (audio codecs pad or drop a
         few samples); by default unchanged."""

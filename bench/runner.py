@@ -90,11 +90,12 @@ def bench_item(path: Path, modality: Modality, codecs: Sequence[Codec], config: 
             if rec.shape != x.shape or rec.dtype != x.dtype:
                 raise RuntimeError(f"{codec.name}@{s}: decoded {rec.dtype}{rec.shape}, expected {x.dtype}{x.shape}")
             est = codec.estimated_bits(x, s)
+            ref, got = modality.scored(x, rec)
             rows.append(Row(
                 item=path.name, setting=s, bytes=codec.counted_bytes(data),
                 rate=modality.rate(8 * codec.counted_bytes(data), x),
                 rate_est=None if est is None else modality.rate(est, x),
-                metrics={m.name: m.fn(x, rec) for m in modality.metrics}, enc_s=enc_s, dec_s=dec_s,
+                metrics={m.name: m.fn(ref, got) for m in modality.metrics}, enc_s=enc_s, dec_s=dec_s,
                 frames=modality.frames_of(x),
             ))
             if on_step is not None:

@@ -101,20 +101,6 @@ def _mel(ref: np.ndarray, rec: np.ndarray) -> float:
     return log_mel_distance(torch.from_numpy(ref.copy()), torch.from_numpy(rec.copy()), RATE)
 
 
-_LAST_ALIGNED: list[tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]] = []
-
-
-def _aligned_pair(ref: np.ndarray, rec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`align` of the pair, computed once for the metrics that score the same two arrays one after another."""
-    if not _LAST_ALIGNED or _LAST_ALIGNED[0][0] is not ref or _LAST_ALIGNED[0][1] is not rec:
-        _LAST_ALIGNED[:] = [(ref, rec, align(ref, rec))]
-    return _LAST_ALIGNED[0][2]
-
-
-def _aligned(fn):  # type: ignore[no-untyped-def]
-    return lambda ref, rec: fn(*_aligned_pair(ref, rec))
-
-
 class SpeechModality(Modality):
     """16 kHz mono speech (``(T,)`` float32 in [-1, 1]); rate in kbps; metrics on the aligned signals."""
 
@@ -137,11 +123,15 @@ class SpeechModality(Modality):
     @property
     def metrics(self) -> tuple[Metric, ...]:
         return (
-            Metric("pesq", _aligned(_pesq), "PESQ-WB (MOS-LQO)"),
-            Metric("stoi", _aligned(_stoi), "STOI"),
-            Metric("si_sdr", _aligned(_si_sdr), "SI-SDR (dB)"),
-            Metric("mel_distance", _aligned(_mel), "negated log-mel distance", lambda v: -v),
+            Metric("pesq", _pesq, "PESQ-WB (MOS-LQO)"),
+            Metric("stoi", _stoi, "STOI"),
+            Metric("si_sdr", _si_sdr, "SI-SDR (dB)"),
+            Metric("mel_distance", _mel, "negated log-mel distance", lambda v: -v),
         )
+
+    def scored(self, item: np.ndarray, rec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Both signals with the codec's delay removed (:func:`align`): what every metric scores."""
+        return align(item, rec)
 
     def fit(self, rec: np.ndarray, item: np.ndarray) -> np.ndarray:
         """Pad with zeros or cut at the end to the reference's length (alignment happens in the metrics)."""
