@@ -147,6 +147,16 @@ def _set_path(tree: dict[str, Any], dotted: str, value: Any) -> None:
     node[keys[-1]] = value
 
 
+def apply_sets(tree: dict[str, Any], sets: tuple[str, ...] | list[str]) -> None:
+    """Apply ``key.sub=value`` strings to ``tree`` in place (value as JSON, else a string; missing sections are
+    created); the ``--set`` of ``vqcodec train``."""
+    for item in sets:
+        if "=" not in item:
+            raise ValueError(f"--set expects key=value, got {item!r}")
+        key, text = item.split("=", 1)
+        _set_path(tree, key.strip(), _parse_value(text))
+
+
 def read_config_file(path: str | Path) -> dict[str, Any]:
     """Read a JSON (``.json``) or TOML (``.toml``) config file into a dict."""
     p = Path(path)
@@ -169,11 +179,7 @@ def build_config(base: dict[str, Any], overrides: dict[str, Any], sets: tuple[st
     for key, value in overrides.items():
         if value is not None:
             tree[key] = value
-    for item in sets:
-        if "=" not in item:
-            raise ValueError(f"--set expects key=value, got {item!r}")
-        key, text = item.split("=", 1)
-        _set_path(tree, key.strip(), _parse_value(text))
+    apply_sets(tree, sets)
     cfg = TrainConfig.from_dict(tree)
     if not cfg.init_from:
         cfg.model_config()  # validates the model keys now, not at step 1
