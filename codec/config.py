@@ -265,7 +265,10 @@ class PriorConfig(ConfigMixin):
     """An autoregressive (gated PixelCNN) or factorized (unigram) prior over index grids ``(B, *grid, S)``.
 
     Attributes:
-        kind: ``"pixelcnn"`` (gated PixelCNN, van den Oord et al. 2016) or ``"unigram"`` (one histogram per stage).
+        kind: ``"pixelcnn"`` (gated PixelCNN, van den Oord et al. 2016), ``"unigram"`` (one histogram per stage) or
+            ``"codeword"`` (1-D only: a linear prediction of each stage's residual scored against the codewords,
+            ``vqcodec.priors.codeword``; its ``channels`` is the codeword dimension, ``kernel_size`` the context
+            window).
         dims: grid dimensionality: 1 (audio, causal over time), 2 (images, raster order), 3 (video, frame-row-major).
         codebook_size: K, the number of index values per stage.
         num_stages: S, residual VQ stages per position; stage ``s`` is conditioned on stages ``< s`` there.
@@ -274,9 +277,11 @@ class PriorConfig(ConfigMixin):
         kernel_size: odd kernel size k of the masked convolutions.
         tile_shape: coding tile (one entry per grid axis); tiles are coded independently and decoded as one batch.
         precision: bits of the integer frequency tables (each table sums to ``2**precision``).
+        context_stages: codeword prior only: stages ``>= context_stages`` are coded with their stage's histogram
+            alone (fast; their context saves the least); 0 = every stage uses its context.
     """
 
-    kind: Literal["pixelcnn", "unigram"] = "pixelcnn"
+    kind: Literal["pixelcnn", "unigram", "codeword"] = "pixelcnn"
     dims: int = 2
     codebook_size: int = 512
     num_stages: int = 1
@@ -285,10 +290,15 @@ class PriorConfig(ConfigMixin):
     kernel_size: int = 3
     tile_shape: tuple[int, ...] = (16, 16)
     precision: int = 16
+    context_stages: int = 0
 
     def __post_init__(self) -> None:
-        if self.kind not in ("pixelcnn", "unigram"):
-            raise ValueError(f"PriorConfig: kind must be 'pixelcnn' or 'unigram', got {self.kind!r}")
+        if not 0 <= self.context_stages <= self.num_stages:
+            raise ValueError("PriorConfig: 0 <= context_stages <= num_stages is required")
+        if self.kind not in ("pixelcnn", "unigram", "codeword"):
+            raise ValueError(f"PriorConfig: kind must be 'pixelcnn', 'unigram' or 'codeword', got {self.kind!r}")
+        if self.kind == "codeword" and self.dims != 1:
+            raise ValueError("PriorConfig: the codeword prior models 1-D (audio) grids only")
         if self.dims not in (1, 2, 3):
             raise ValueError(f"PriorConfig: dims must be 1, 2 or 3, got {self.dims}")
         if not 2 <= self.codebook_size <= 65536 or not 1 <= self.num_stages <= 64:

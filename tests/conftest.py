@@ -40,7 +40,7 @@ def shared_data() -> Path:
 
 
 def make_tiny_codec(path: Path, dims: int = 2, kind: str = "vq", stages: int = 2,
-                    frame_wise: bool = False) -> Path:
+                    frame_wise: bool = False, prior_kind: str = "pixelcnn") -> Path:
     """A randomly initialised (untrained) VQ codec exported like a real one: VQ-VAE + PixelCNN prior.
 
     ``dims`` 1 is an audio model (mono, 16 kHz, stride 16), 2 an image model (RGB, stride 4), 3 a video model (RGB,
@@ -59,8 +59,19 @@ def make_tiny_codec(path: Path, dims: int = 2, kind: str = "vq", stages: int = 2
     vq = VQVAEConfig(net=net, vq=VQConfig(codebook_size=16, codebook_dim=4, num_stages=stages, kmeans_init=False),
                      sample_rate=16000 if dims == 1 else 0)
     prior_cfg = PriorConfig(dims=dims, codebook_size=16, num_stages=stages, channels=8, num_layers=2, tile_shape=tile)
+    model = VQVAE(vq)
+    prior = build_prior(prior_cfg)
+    if prior_kind == "codeword":  # its codewords are the quantizer's; random predictors so the context matters
+        prior_cfg = PriorConfig(kind="codeword", dims=dims, codebook_size=16, num_stages=stages, channels=4,
+                                kernel_size=3, tile_shape=tile)
+        prior = build_prior(prior_cfg)
+        with torch.no_grad():
+            for i, stage in enumerate(model.quantizer.core.stages):
+                stage.codebook.embed.normal_()
+                prior.codewords[i].copy_(stage.codebook.embed)
+            prior.weight.normal_(std=0.2)
     save_weights(path, kind, {"model": vq.to_dict(), "prior": prior_cfg.to_dict()},
-                 {"model": VQVAE(vq).state_dict(), "prior": build_prior(prior_cfg).state_dict()})
+                 {"model": model.state_dict(), "prior": prior.state_dict()})
     return path
 
 
@@ -74,6 +85,13 @@ def tiny_codec_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_audio_codec_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random 16 kHz audio VQ codec."""
     return make_tiny_codec(tmp_path_factory.mktemp("weights") / "tiny-audio.safetensors", 1)
+
+
+@pytest.fixture(scope="session")
+def tiny_audio_codeword_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random 16 kHz audio VQ codec with a codeword-predictive prior."""
+    return make_tiny_codec(tmp_path_factory.mktemp("weights") / "tiny-audio-cw.safetensors", 1,
+                           prior_kind="codeword")
 
 
 @pytest.fixture(scope="session")

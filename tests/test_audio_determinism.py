@@ -28,9 +28,11 @@ open(out + ".vq", "wb").write(vqcodec.compress(load_media(wav), model, quality=2
 """
 
 
-def test_audio_decodes_alike_across_processes_threads_and_chunks(tiny_audio_codec_path: Path, samples_dir: Path,
-                                                                 tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("fixture", ["tiny_audio_codec_path", "tiny_audio_codeword_path"])
+def test_audio_decodes_alike_across_processes_threads_and_chunks(fixture: str, samples_dir: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch,
+                                                                 request: pytest.FixtureRequest) -> None:
+    tiny_audio_codec_path = request.getfixturevalue(fixture)
     wav = samples_dir / "speech_a.flac"
     model = vqcodec.load_model(tiny_audio_codec_path)
     torch.set_num_threads(2)

@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 from vqcodec import VQVAE
 from vqcodec.config import PriorConfig, VQVAEConfig
-from vqcodec.priors import build_prior
+from vqcodec.priors import CodewordPrior, build_prior
 
 from vqcodec.train.losses import Distortion, PixelDistortion
 from vqcodec.train.tasks import Task, distortion_for
@@ -112,6 +112,13 @@ class PriorTask(Task):
         for p in self.base.parameters():
             p.requires_grad_(False)
         self.model = build_prior(config)
+        if isinstance(self.model, CodewordPrior):  # it scores the base model's own codewords
+            if config.channels != base.config.vq.codebook_dim:
+                raise ValueError(f"a codeword prior needs channels = the codeword dimension "
+                                 f"{base.config.vq.codebook_dim}, not {config.channels}")
+            with torch.no_grad():
+                self.model.codewords.copy_(torch.stack(
+                    [stage.codebook.embed.detach() for stage in base.quantizer.core.stages]))
         self.forward_module = self.model
 
     @property

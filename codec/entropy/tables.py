@@ -56,15 +56,18 @@ def quantize_logits(logits: Tensor, precision: int) -> np.ndarray:
     total = 1 << precision
     if not 12 <= precision <= 24 or num_symbols * 4 > total:
         raise ValueError(f"precision {precision} cannot hold {num_symbols} symbols")
-    z = logits.detach().to("cpu", torch.int64).numpy()  # numpy: a few microseconds per op on small tables
-    gap = np.minimum(z.max(axis=1, keepdims=True) - z, _EXP_RANGE)
-    e = _EXP_NUMPY[gap]
+    z = logits.detach().to("cpu", torch.int64, copy=True).numpy()  # a private copy: worked on in place below
+    top = z.argmax(axis=1)  # the first most probable symbol (largest e below)
+    gap = np.subtract(z.max(axis=1, keepdims=True), z, out=z)
+    e = np.take(_EXP_NUMPY, np.minimum(gap, _EXP_RANGE, out=gap))
     # f = floor(e * R / 2**32) with R = floor((M - K) * 2**32 / sum(e)) <= the exact ratio, so the rows sum to at
     # most M - K before the +1; R < 2**27 (sum(e) >= 2**30) keeps e * R below 2**57.
     ratio = ((total - num_symbols) << 32) // e.sum(axis=1, keepdims=True)
-    freq = ((e * ratio) >> 32) + 1
+    freq = np.multiply(e, ratio, out=e)
+    np.right_shift(freq, 32, out=freq)
+    freq += 1
     remainder = total - freq.sum(axis=1)
-    freq[np.arange(freq.shape[0]), e.argmax(axis=1)] += remainder
+    freq[np.arange(freq.shape[0]), top] += remainder
     return freq
 
 
