@@ -133,17 +133,17 @@ register_builtin(ModelInfo(
     name="vq-speech",
     modality="audio",
     kind="vq",
-    sha256="67860ba6",
+    sha256="398a7fd3",
     description=("16 kHz speech: 1-D VQ-VAE over log-mel + pitch with a harmonic-plus-noise synthesizer (50 Hz "
-                 "latent, 16-stage residual VQ, K=1024, decoding postfilter) + a learned histogram per stage; "
-                 "quality = stages coded"),
+                 "latent, 16-stage residual VQ, K=1024, decoding postfilter) + a codeword-predictive prior "
+                 "(each stage's residual predicted from the codewords around it); quality = stages coded"),
     default_quality=6,
-    qualities=(_speech(1, 0.605, 1.341, 0.741), _speech(2, 1.106, 1.615, 0.815), _speech(3, 1.608, 1.853, 0.846),
-               _speech(4, 2.111, 1.975, 0.86), _speech(5, 2.614, 2.051, 0.868), _speech(6, 3.117, 2.093, 0.872),
-               _speech(7, 3.62, 2.121, 0.875), _speech(8, 4.121, 2.139, 0.877), _speech(9, 4.623, 2.161, 0.878),
-               _speech(10, 5.125, 2.15, 0.878), _speech(11, 5.628, 2.161, 0.878), _speech(12, 6.13, 2.16, 0.878),
-               _speech(13, 6.632, 2.135, 0.879), _speech(14, 7.135, 2.175, 0.879), _speech(15, 7.637, 2.16, 0.879),
-               _speech(16, 8.139, 2.162, 0.879)),
+    qualities=(_speech(1, 0.466, 1.341, 0.741), _speech(2, 0.862, 1.615, 0.815), _speech(3, 1.258, 1.853, 0.846),
+               _speech(4, 1.67, 1.975, 0.86), _speech(5, 2.098, 2.051, 0.868), _speech(6, 2.544, 2.093, 0.872),
+               _speech(7, 3.002, 2.121, 0.875), _speech(8, 3.47, 2.139, 0.877), _speech(9, 3.971, 2.161, 0.878),
+               _speech(10, 4.471, 2.15, 0.878), _speech(11, 4.973, 2.161, 0.878), _speech(12, 5.475, 2.16, 0.878),
+               _speech(13, 5.975, 2.135, 0.879), _speech(14, 6.477, 2.175, 0.879), _speech(15, 6.977, 2.16, 0.879),
+               _speech(16, 7.478, 2.162, 0.879)),
 ), default=True)
 
 
