@@ -133,7 +133,7 @@ register_builtin(ModelInfo(
     name="vq-speech",
     modality="audio",
     kind="vq",
-    sha256="398a7fd3",
+    sha256="776d9e15",
     description=("16 kHz speech: 1-D VQ-VAE over log-mel + pitch with a harmonic-plus-noise synthesizer (50 Hz "
                  "latent, 16-stage residual VQ, K=1024, decoding postfilter) + a codeword-predictive prior "
                  "(each stage's residual predicted from the codewords around it); quality = stages coded"),
@@ -142,7 +142,7 @@ register_builtin(ModelInfo(
                _speech(4, 1.67, 1.975, 0.86), _speech(5, 2.098, 2.051, 0.868), _speech(6, 2.544, 2.093, 0.872),
                _speech(7, 3.002, 2.121, 0.875), _speech(8, 3.47, 2.139, 0.877), _speech(9, 3.971, 2.161, 0.878),
                _speech(10, 4.471, 2.15, 0.878), _speech(11, 4.973, 2.161, 0.878), _speech(12, 5.475, 2.16, 0.878),
-               _speech(13, 5.975, 2.135, 0.879), _speech(14, 6.477, 2.175, 0.879), _speech(15, 6.977, 2.16, 0.879),
+               _speech(13, 5.975, 2.135, 0.879), _speech(14, 6.476, 2.175, 0.879), _speech(15, 6.977, 2.16, 0.879),
                _speech(16, 7.478, 2.162, 0.879)),
 ), default=True)
 

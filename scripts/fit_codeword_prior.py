@@ -68,7 +68,7 @@ def main() -> None:
                          channels=vq.codebook_dim, kernel_size=args.window, tile_shape=(args.tile,), precision=16,
                          context_stages=args.context_stages)
     prior = CodewordPrior(config)
-    codebooks = torch.stack([stage.codebook.embed.detach().float() for stage in core.stages])
+    codebooks = core.codebooks().float()
     fits = fit_codeword_prior(prior, codebooks, train, held)
     wf = load_weights(BUILTIN[args.base].path if args.base in BUILTIN else args.base)
     cfg = copy.deepcopy(wf.config)

@@ -61,14 +61,13 @@ def make_tiny_codec(path: Path, dims: int = 2, kind: str = "vq", stages: int = 2
     prior_cfg = PriorConfig(dims=dims, codebook_size=16, num_stages=stages, channels=8, num_layers=2, tile_shape=tile)
     model = VQVAE(vq)
     prior = build_prior(prior_cfg)
-    if prior_kind == "codeword":  # its codewords are the quantizer's; random predictors so the context matters
+    if prior_kind == "codeword":  # random codewords and predictors, so the context matters
         prior_cfg = PriorConfig(kind="codeword", dims=dims, codebook_size=16, num_stages=stages, channels=4,
                                 kernel_size=3, tile_shape=tile)
         prior = build_prior(prior_cfg)
         with torch.no_grad():
-            for i, stage in enumerate(model.quantizer.core.stages):
-                stage.codebook.embed.normal_()
-                prior.codewords[i].copy_(stage.codebook.embed)
+            for stage in model.quantizer.core.stages:
+                stage.codebook.embed.normal_()  # loading gives the prior these codewords
             prior.weight.normal_(std=0.2)
     save_weights(path, kind, {"model": vq.to_dict(), "prior": prior_cfg.to_dict()},
                  {"model": model.state_dict(), "prior": prior.state_dict()})

@@ -26,7 +26,7 @@ def _prior(tile: int = 8, window: int = 5, context: int = 0) -> CodewordPrior:
         prior.codewords.normal_()
         prior.weight.normal_(std=0.1)
         prior.bias.normal_(std=0.3)
-        prior.metric.copy_(torch.eye(D) * 0.7 + 0.05 * torch.randn(S, 3, D, D))
+        prior.metric.copy_(torch.eye(D) * 0.7 + 0.05 * torch.randn(prior.metric.shape))
         prior.unigram.normal_()
         prior.unigram_weight.fill_(0.7)
     return prior.eval()
@@ -172,3 +172,15 @@ def test_prior_task_copies_the_base_codebooks() -> None:
     assert torch.equal(task.model.codewords[1], base.quantizer.core.stages[1].codebook.embed)
     with pytest.raises(ValueError, match="codeword dimension"):
         PriorTask(prior_config_for(base, {"kind": "codeword", "channels": 5, "tile_shape": [8]}), base)
+
+
+def test_codewords_are_the_quantizers_not_stored_and_only_context_stages_have_weights(
+        tiny_audio_codeword_path) -> None:  # type: ignore[no-untyped-def]
+    import vqcodec
+    from vqcodec.api import codec_of
+
+    assert "codewords" not in _prior().state_dict()
+    assert _prior(context=1).weight.shape[0] == 1 and _prior(context=1).unigram.shape[0] == S
+    codec = codec_of(vqcodec.load_model(tiny_audio_codeword_path), "audio")
+    assert torch.equal(codec.prior.codewords, codec.vqvae.quantizer.core.codebooks())
+    assert codec.prior.codewords.abs().sum() > 0

@@ -43,20 +43,25 @@ class StageFit:
     prior_bits: float
 
 
-def _design(prior: CodewordPrior, items: list[Item], s: int, p: int) -> tuple[Tensor, Tensor, Tensor]:
-    """Contexts ``(N, F)``, residual targets ``(N, D)`` and indices ``(N,)`` of stage ``s``, phase ``p``."""
-    xs, ys, ks = [], [], []
+Design = tuple[Tensor, Tensor, Tensor]
+"""Contexts ``(N, F)``, residual targets ``(N, D)`` and indices ``(N,)`` of one stage and phase."""
+
+
+def _design(prior: CodewordPrior, items: list[Item], own: list[Tensor], below: list[Tensor], s: int) -> list[Design]:
+    """The designs of stage ``s``, one per phase, from each item's ``Q_s`` (``own``) and ``Q_{s-1}`` (``below``),
+    ``(T, D)`` each."""
     pad = prior.pad
-    for it in items:
-        idx = it.indices[None].long()
-        parts = torch.stack([prior.codewords[j][idx[..., j]] for j in range(s + 1)], 1)  # (1, s+1, T, D)
-        q = torch.nn.functional.pad(parts.cumsum(1), (0, 0, pad, pad))
-        below = q[:, s - 1] if s else torch.zeros_like(q[:, 0])
-        t = (phase_of(idx.shape[1]) == p).nonzero().squeeze(1)
-        xs.append(context(q[:, s], below, t, p, prior.lags, pad)[0])
-        ys.append(it.z[t] - below[0, t + pad])
-        ks.append(it.indices[t, s].long())
-    return torch.cat(xs), torch.cat(ys), torch.cat(ks)
+    out: list[tuple[list[Tensor], list[Tensor], list[Tensor]]] = [([], [], []) for _ in range(PHASES)]
+    for it, q_own, q_below in zip(items, own, below):
+        padded_own = torch.nn.functional.pad(q_own, (0, 0, pad, pad))[None]
+        padded_below = torch.nn.functional.pad(q_below, (0, 0, pad, pad))[None]
+        phases = phase_of(q_own.shape[0])
+        for p, (xs, ys, ks) in enumerate(out):
+            t = (phases == p).nonzero().squeeze(1)
+            xs.append(context(padded_own, padded_below, t, p, prior.lags, pad)[0])
+            ys.append(it.z[t] - q_below[t])
+            ks.append(it.indices[t, s].long())
+    return [(torch.cat(xs), torch.cat(ys), torch.cat(ks)) for xs, ys, ks in out]
 
 
 def _bits(logits: Tensor, k: Tensor) -> float:
@@ -66,27 +71,36 @@ def _bits(logits: Tensor, k: Tensor) -> float:
 @torch.no_grad()
 def fit_codeword_prior(prior: CodewordPrior, codebooks: Tensor, train: list[Item], held_out: list[Item],
                        log: bool = True) -> list[StageFit]:
-    """Set every parameter of ``prior`` from ``codebooks (S, K, D)`` and the items; returns the per-stage choices."""
-    prior.codewords.copy_(codebooks)
+    """Set every parameter of ``prior`` from ``codebooks (S, K, D)`` and the items; returns the choices for each
+    context stage and phase. The items' sums ``Q_s`` are carried from stage to stage, never rebuilt."""
+    prior.use_codebooks(codebooks)
     fits = []
+    below = {"train": [torch.zeros_like(it.z) for it in train], "held": [torch.zeros_like(it.z) for it in held_out]}
     for s in range(prior.config.num_stages):
         counts = torch.bincount(torch.cat([it.indices[:, s] for it in train]).long(),
                                 minlength=prior.config.codebook_size).float() + 0.5
         log_u = (counts / counts.sum()).log()
         prior.unigram[s].copy_(log_u)
+        if s >= prior.context_stages:
+            continue  # histogram stages: nothing else to fit, and no later stage needs their sums
+        own = {name: [q + codebooks[s][it.indices[:, s].long()] for q, it in zip(below[name], items)]
+               for name, items in (("train", train), ("held", held_out))}
+        fit_designs = _design(prior, train, own["train"], below["train"], s)
+        held_designs = _design(prior, held_out, own["held"], below["held"], s)
         for p in range(PHASES):
-            fits.append(_fit_phase(prior, codebooks[s], log_u, train, held_out, s, p))
+            fits.append(_fit_phase(prior, codebooks[s], log_u, fit_designs[p], held_designs[p], s, p))
             if log:
                 f = fits[-1]
                 print(f"stage {f.stage} phase {f.phase}: held-out {f.prior_bits:.3f} bits/index (unigram "
                       f"{f.unigram_bits:.3f}); scale {f.scale}, ridge {f.ridge}, beta {f.beta}", flush=True)
+        below = own
     return fits
 
 
-def _fit_phase(prior: CodewordPrior, codebook: Tensor, log_u: Tensor, train: list[Item], held_out: list[Item],
+def _fit_phase(prior: CodewordPrior, codebook: Tensor, log_u: Tensor, fit: Design, held: Design,
                s: int, p: int) -> StageFit:
-    x, y, _ = _design(prior, train, s, p)
-    xv, _, kv = _design(prior, held_out, s, p)
+    x, y, _ = fit
+    xv, _, kv = held
     xd = torch.cat([x.double(), torch.ones(x.shape[0], 1, dtype=torch.float64)], 1)
     gram = xd.T @ xd
     gram += 1e-6 * float(gram.diagonal().mean()) * torch.eye(gram.shape[0], dtype=torch.float64)

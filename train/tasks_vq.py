@@ -116,9 +116,7 @@ class PriorTask(Task):
             if config.channels != base.config.vq.codebook_dim:
                 raise ValueError(f"a codeword prior needs channels = the codeword dimension "
                                  f"{base.config.vq.codebook_dim}, not {config.channels}")
-            with torch.no_grad():
-                self.model.codewords.copy_(torch.stack(
-                    [stage.codebook.embed.detach() for stage in base.quantizer.core.stages]))
+            self.model.use_codebooks(base.quantizer.core.codebooks())
         self.forward_module = self.model
 
     @property

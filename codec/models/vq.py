@@ -29,7 +29,7 @@ from vqcodec.media.tiler import Tiling, tiled_apply, tiled_pieces
 from vqcodec.models.base import CodecModel, Encoded, QualityLevel
 from vqcodec.models.vqvae import VQVAE, VQVAEOutput
 from vqcodec.nn.speech import SYNTH_CHUNK_FRAMES, SpeechDecoder
-from vqcodec.priors import build_prior
+from vqcodec.priors import CodewordPrior, build_prior
 from vqcodec.priors.base import IndexPrior
 
 
@@ -197,6 +197,8 @@ def _build(config: dict, tensors: dict) -> VQCodec:  # type: ignore[type-arg]
     load_state(model.vqvae, tensors["model"], "vq model")
     if model.prior is not None:
         load_state(model.prior, tensors.get("prior", {}), "vq prior")
+        if isinstance(model.prior, CodewordPrior):
+            model.prior.use_codebooks(model.vqvae.quantizer.core.codebooks())
     return model
 
 

@@ -63,21 +63,23 @@ def context(own: Tensor, below: Tensor, t: Tensor, phase: int, lags: int, pad: i
 
 
 class CodewordPrior(IndexPrior):
-    """See the module docstring. Parameters: ``codewords (S, K, D)`` (a copy of the quantizer's), ``weight
-    (S, 3, F, D)``, ``bias (S, 3, D)``, ``metric (S, 3, D, D)`` (``L``), ``unigram (S, K)`` logits and
-    ``unigram_weight (S, 3)`` (``beta``)."""
+    """See the module docstring. Parameters, ``C`` the context stages: ``weight (C, 3, F, D)``, ``bias (C, 3, D)``,
+    ``metric (C, 3, D, D)`` (``L``), ``unigram (S, K)`` logits and ``unigram_weight (C, 3)`` (``beta``). The
+    codewords ``(S, K, D)`` are the quantizer's, not stored with the prior: :meth:`use_codebooks` sets them (the
+    ``vq`` kind does when it loads a model, training when it builds the prior)."""
 
     def __init__(self, config: PriorConfig) -> None:
         super().__init__(config)
         if config.dims != 1:
             raise ValueError("the codeword prior models 1-D (audio) index grids only")
         s, k, d = config.num_stages, config.codebook_size, config.channels
-        self.register_buffer("codewords", torch.zeros(s, k, d))
-        self.weight = nn.Parameter(torch.zeros(s, PHASES, d * (OWN_SLOTS + config.kernel_size), d))
-        self.bias = nn.Parameter(torch.zeros(s, PHASES, d))
-        self.metric = nn.Parameter(torch.eye(d).repeat(s, PHASES, 1, 1))
+        c = config.context_stages or s
+        self.register_buffer("codewords", torch.zeros(s, k, d), persistent=False)
+        self.weight = nn.Parameter(torch.zeros(c, PHASES, d * (OWN_SLOTS + config.kernel_size), d))
+        self.bias = nn.Parameter(torch.zeros(c, PHASES, d))
+        self.metric = nn.Parameter(torch.eye(d).repeat(c, PHASES, 1, 1))
         self.unigram = nn.Parameter(torch.zeros(s, k))
-        self.unigram_weight = nn.Parameter(torch.ones(s, PHASES))
+        self.unigram_weight = nn.Parameter(torch.ones(c, PHASES))
         self._integer: tuple[Tensor, ...] | None = None
         self._integer_key: tuple[tuple[int, int], ...] = ()
 
@@ -93,6 +95,13 @@ class CodewordPrior(IndexPrior):
     def context_stages(self) -> int:
         """Stages that use their context (the rest use their histogram alone)."""
         return self.config.context_stages or self.config.num_stages
+
+    @torch.no_grad()
+    def use_codebooks(self, codebooks: Tensor) -> None:
+        """Score the residual VQ's codewords ``(S, K, D)`` (its stages' ``embed``, stacked)."""
+        if codebooks.shape != self.codewords.shape:
+            raise ValueError(f"codebooks {tuple(codebooks.shape)} do not fit the prior's {tuple(self.codewords.shape)}")
+        self.codewords.copy_(codebooks)
 
     def forward(self, indices: Tensor) -> Tensor:
         """Float logits ``(B, T, S', K)`` of ``indices (B, T, S')`` (teacher forcing: every context is known)."""
@@ -124,14 +133,14 @@ class CodewordPrior(IndexPrior):
             # fan-in first: x @ W sums over the context, m @ L over D
             w, b = _quantize_matrices(self.weight), fx.quantize_bias(self.bias)
             metric = _quantize_matrices(self.metric)
-            c_l = torch.floor_(torch.matmul(c[:, None], metric) * 2.0**-fx.WEIGHT_BITS)  # (S, 3, K, D)
+            c_l = torch.floor_(torch.matmul(c[: len(metric), None], metric) * 2.0**-fx.WEIGHT_BITS)  # (C, 3, K, D)
             c_l = c_l.clamp_(-METRIC_LIMIT, METRIC_LIMIT)
-            half_norm = torch.floor_(c_l.pow(2).sum(-1) * 0.5)  # (S, 3, K) at scale 2**(2 ACT_BITS)
+            half_norm = torch.floor_(c_l.pow(2).sum(-1) * 0.5)  # (C, 3, K) at scale 2**(2 ACT_BITS)
             log_u = torch.round(torch.log_softmax(self.unigram.detach().double(), -1) * (1 << LOGIT_BITS))
             beta = torch.round(self.unigram_weight.detach().double() * (1 << fx.WEIGHT_BITS))
             beta = beta.clamp_(0, fx.WEIGHT_LIMIT)
             log_u = log_u.clamp_(min=-(64 << LOGIT_BITS))
-            uni = torch.floor_(log_u[:, None] * beta[..., None] * 2.0**-fx.WEIGHT_BITS)
+            uni = torch.floor_(log_u[: len(beta), None] * beta[..., None] * 2.0**-fx.WEIGHT_BITS)
             self._integer, self._integer_key = (c, w, b, metric, c_l, half_norm, uni, log_u), key
         return self._integer
 
@@ -139,8 +148,8 @@ class CodewordPrior(IndexPrior):
         self, shape: tuple[int, ...], tile_shape: tuple[int, ...] | None = None,
         chunk: int | None = None, indices: Tensor | None = None,
     ) -> LogitSession:
-        """A session over the whole ``(B, T, S')`` grid in ``3 S'`` steps (``tile_shape`` and ``chunk`` do not
-        apply: the coder's spans along time bound the memory)."""
+        """A session over the whole ``(B, T, S')`` grid: 3 steps per context stage, 1 per histogram stage
+        (``tile_shape`` and ``chunk`` do not apply: the coder's spans along time bound the memory)."""
         check_shape(shape, 1, self.config.num_stages)
         if indices is not None:
             self.check_indices(indices)

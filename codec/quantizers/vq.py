@@ -56,6 +56,10 @@ class VectorQuantizer(nn.Module):
         self.config = config
         self.codebook = EuclideanCodebook(config)
 
+    def codebooks(self) -> Tensor:
+        """The codewords ``(1, K, D)`` (one stage)."""
+        return self.codebook.embed.detach()[None]
+
     def encode(self, z: Tensor) -> Tensor:
         """Nearest-codeword indices ``(N,)`` of ``z (N, D)``."""
         return self.codebook.search(z)
@@ -110,6 +114,10 @@ class ResidualVQ(nn.Module):
     @property
     def num_stages(self) -> int:
         return len(self.stages)
+
+    def codebooks(self) -> Tensor:
+        """The codewords of every stage ``(S, K, D)``."""
+        return torch.stack([vq.codebook.embed.detach() for vq in self._stage_list()])
 
     def encode(self, z: Tensor, stages: int | None = None) -> Tensor:
         """Indices ``(N, S')`` of ``z (N, D)`` for the first ``S' = stages or S`` stages."""
