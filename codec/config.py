@@ -266,9 +266,9 @@ class PriorConfig(ConfigMixin):
 
     Attributes:
         kind: ``"pixelcnn"`` (gated PixelCNN, van den Oord et al. 2016), ``"unigram"`` (one histogram per stage) or
-            ``"codeword"`` (1-D only: a linear prediction of each stage's residual scored against the codewords,
-            ``vqcodec.priors.codeword``; its ``channels`` is the codeword dimension, ``kernel_size`` the context
-            window).
+            ``"codeword"`` (1-D and 3-D: a linear prediction of each stage's residual scored against the codewords,
+            ``vqcodec.priors.codeword`` and ``codeword_video``; its ``channels`` is the codeword dimension,
+            ``kernel_size`` the context window).
         dims: grid dimensionality: 1 (audio, causal over time), 2 (images, raster order), 3 (video, frame-row-major).
         codebook_size: K, the number of index values per stage.
         num_stages: S, residual VQ stages per position; stage ``s`` is conditioned on stages ``< s`` there.
@@ -297,8 +297,8 @@ class PriorConfig(ConfigMixin):
             raise ValueError("PriorConfig: 0 <= context_stages <= num_stages is required")
         if self.kind not in ("pixelcnn", "unigram", "codeword"):
             raise ValueError(f"PriorConfig: kind must be 'pixelcnn', 'unigram' or 'codeword', got {self.kind!r}")
-        if self.kind == "codeword" and self.dims != 1:
-            raise ValueError("PriorConfig: the codeword prior models 1-D (audio) grids only")
+        if self.kind == "codeword" and self.dims == 2:
+            raise ValueError("PriorConfig: the codeword prior models 1-D (audio) and 3-D (video) grids, not 2-D")
         if self.dims not in (1, 2, 3):
             raise ValueError(f"PriorConfig: dims must be 1, 2 or 3, got {self.dims}")
         if not 2 <= self.codebook_size <= 65536 or not 1 <= self.num_stages <= 64:

@@ -69,6 +69,8 @@ def make_tiny_codec(path: Path, dims: int = 2, kind: str = "vq", stages: int = 2
             for stage in model.quantizer.core.stages:
                 stage.codebook.embed.normal_()  # loading gives the prior these codewords
             prior.weight.normal_(std=0.2)
+            if dims == 3:
+                prior.copy_weight.fill_(2.0)
     save_weights(path, kind, {"model": vq.to_dict(), "prior": prior_cfg.to_dict()},
                  {"model": model.state_dict(), "prior": prior.state_dict()})
     return path
@@ -103,3 +105,10 @@ def tiny_video_codec_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_framewise_codec_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random frame-wise video VQ codec (2-D networks per frame, 3-D prior)."""
     return make_tiny_codec(tmp_path_factory.mktemp("weights") / "tiny-framewise.safetensors", 3, frame_wise=True)
+
+
+@pytest.fixture(scope="session")
+def tiny_framewise_codeword_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random frame-wise video VQ codec with a codeword-predictive prior (spans of 2 latent frames)."""
+    return make_tiny_codec(tmp_path_factory.mktemp("weights") / "tiny-framewise-cw.safetensors", 3, frame_wise=True,
+                           prior_kind="codeword")

@@ -65,11 +65,17 @@ def test_inflated_prior_starts_as_the_image_prior_on_every_frame() -> None:
         inflated_state(wrong, prior2.state_dict())  # type: ignore[arg-type]
 
 
+@pytest.fixture(params=["pixelcnn", "codeword"])
+def framewise_path(request: pytest.FixtureRequest) -> Path:
+    """The tiny frame-wise video codec with each video prior."""
+    name = "tiny_framewise_codec_path" if request.param == "pixelcnn" else "tiny_framewise_codeword_path"
+    return Path(request.getfixturevalue(name))
+
+
 @pytest.mark.parametrize("shape", [(1, 1, 1), (1, 9, 13), (7, 8, 8), (5, 17, 6)])
-def test_frame_wise_round_trip_any_size_and_length(tiny_framewise_codec_path: Path,
-                                                    shape: tuple[int, int, int]) -> None:
+def test_frame_wise_round_trip_any_size_and_length(framewise_path: Path, shape: tuple[int, int, int]) -> None:
     """Clips longer than the prior's temporal tile (2 latent frames) are coded in several groups."""
-    model = load_model(tiny_framewise_codec_path)
+    model = load_model(framewise_path)
     frames = torch.randint(0, 256, (3, *shape), dtype=torch.uint8)
     comp = vqcodec.encode(Video(frames, Fraction(25)), model, 2)
     assert comp.header.shape == (3, *shape)
@@ -89,9 +95,9 @@ open(sys.argv[2] + ".raw", "wb").write(out.frames.numpy().tobytes())
 """
 
 
-def test_frame_wise_decode_is_bit_exact_in_another_process_and_thread_count(tiny_framewise_codec_path: Path,
+def test_frame_wise_decode_is_bit_exact_in_another_process_and_thread_count(framewise_path: Path,
                                                                             tmp_path: Path) -> None:
-    model = load_model(tiny_framewise_codec_path)
+    model = load_model(framewise_path)
     torch.manual_seed(5)
     frames = torch.randint(0, 256, (3, 6, 20, 28), dtype=torch.uint8)
     with torch.no_grad():
@@ -100,7 +106,7 @@ def test_frame_wise_decode_is_bit_exact_in_another_process_and_thread_count(tiny
         local = vqcodec.decompress(comp.data, model)
     (tmp_path / "c.vq").write_bytes(comp.data)
     for threads in ("1", "2"):
-        res = subprocess.run([sys.executable, "-c", _DECODE, str(tiny_framewise_codec_path), str(tmp_path / "c.vq"),
+        res = subprocess.run([sys.executable, "-c", _DECODE, str(framewise_path), str(tmp_path / "c.vq"),
                               threads], capture_output=True, text=True, timeout=120,
                              env={**os.environ, "OMP_NUM_THREADS": threads})
         assert res.returncode == 0, res.stderr[-2000:]

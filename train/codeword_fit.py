@@ -19,6 +19,8 @@ from vqcodec.priors.codeword import PHASES, CodewordPrior, context, metric_logit
 SCALES = (0.5, 1.0, 2.0, 4.0)
 RIDGES = (0.0, 0.1, 1.0)
 BETAS = (0.0, 0.5, 1.0)
+GAMMAS = (0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0)
+"""Copy bonuses tried where a previous frame exists (video)."""
 
 
 @dataclass
@@ -101,27 +103,93 @@ def _fit_phase(prior: CodewordPrior, codebook: Tensor, log_u: Tensor, fit: Desig
                s: int, p: int) -> StageFit:
     x, y, _ = fit
     xv, _, kv = held
-    xd = torch.cat([x.double(), torch.ones(x.shape[0], 1, dtype=torch.float64)], 1)
-    gram = xd.T @ xd
-    gram += 1e-6 * float(gram.diagonal().mean()) * torch.eye(gram.shape[0], dtype=torch.float64)
-    sol = torch.linalg.solve(gram, xd.T @ y.double())  # least squares by the normal equations
-    w, b = sol[:-1].float(), sol[-1].float()
-    err = (y - x @ w - b).double()
-    cov = (err.T @ err / err.shape[0]).float()
-    m = xv @ w + b
+    sol = Moments.of(x, y).solve()
+    best = choose_metric(xv @ sol.weight + sol.bias, codebook, log_u, kv, sol.cov)
+    prior.weight[s, p].copy_(sol.weight)
+    prior.bias[s, p].copy_(sol.bias)
+    prior.metric[s, p].copy_(best.metric)
+    prior.unigram_weight[s, p] = best.beta
+    return StageFit(s + 1, p, len(kv), best.scale, best.ridge, best.beta, _bits(log_u.expand(len(kv), -1), kv),
+                    best.bits)
+
+
+@dataclass
+class LeastSquares:
+    """A linear predictor ``y ~ x @ weight + bias`` and the covariance ``cov (D, D)`` of its error."""
+
+    weight: Tensor
+    bias: Tensor
+    cov: Tensor
+
+
+@dataclass
+class Moments:
+    """Sums over rows of ``[x, 1]^T [x, 1]`` ``(F+1, F+1)``, ``[x, 1]^T y`` ``(F+1, D)`` and ``y^T y`` ``(D, D)``
+    (float64), and the row count: the normal equations, accumulated a block of rows at a time."""
+
+    xx: Tensor
+    xy: Tensor
+    yy: Tensor
+    n: int
+
+    @classmethod
+    def of(cls, x: Tensor, y: Tensor) -> Moments:
+        """The moments of rows ``x (N, F)``, ``y (N, D)``."""
+        xd = torch.cat([x.double(), torch.ones(x.shape[0], 1, dtype=torch.float64)], 1)
+        yd = y.double()
+        return cls(xd.T @ xd, xd.T @ yd, yd.T @ yd, x.shape[0])
+
+    def add(self, other: Moments) -> None:
+        self.xx += other.xx
+        self.xy += other.xy
+        self.yy += other.yy
+        self.n += other.n
+
+    def solve(self, features: slice | None = None) -> LeastSquares:
+        """Least squares on all features, or on ``features`` only (the bias row always)."""
+        keep = torch.arange(self.xx.shape[0])
+        if features is not None:
+            keep = torch.cat([keep[:-1][features], keep[-1:]])
+        xx, xy = self.xx[keep][:, keep], self.xy[keep]
+        gram = xx + 1e-6 * float(xx.diagonal().mean()) * torch.eye(len(keep), dtype=torch.float64)
+        sol = torch.linalg.solve(gram, xy)
+        cov = (self.yy - sol.T @ xy - xy.T @ sol + sol.T @ xx @ sol) / max(self.n, 1)
+        return LeastSquares(sol[:-1].float(), sol[-1].float(), cov.float())
+
+
+@dataclass
+class Metric:
+    """The held-out choice of metric ``L = chol((scale C + ridge tr(C)/D I)^-1)``, histogram power and copy bonus."""
+
+    bits: float
+    scale: float
+    ridge: float
+    beta: float
+    gamma: float
+    metric: Tensor
+
+
+def choose_metric(m: Tensor, codebook: Tensor, log_u: Tensor, k: Tensor, cov: Tensor,
+                  copy: Tensor | None = None, scales: tuple[float, ...] = SCALES, histogram: bool = False) -> Metric:
+    """The grid point with the fewest held-out bits for predictions ``m (N, D)`` of indices ``k (N,)``;
+    ``copy (N,)``: each row's index one frame before (the copy bonus is searched too); ``histogram``: the stage
+    histogram alone (a zero metric) is a candidate too."""
     eye, tr = torch.eye(cov.shape[0]), float(cov.trace()) / cov.shape[0]
     best = None
-    for a in SCALES:
+    if histogram:
+        zero = torch.zeros_like(cov)
+        best = Metric(_bits(log_u.expand(len(k), -1), k), 0.0, 0.0, 1.0, 0.0, zero)
+    for a in scales:
         for r in RIDGES:
             metric = torch.linalg.cholesky(torch.linalg.inv(a * cov + r * tr * eye))
             for beta in BETAS:
-                bits = _bits(metric_logits(m, codebook, metric, beta * log_u), kv)
-                if best is None or bits < best[0]:
-                    best = (bits, a, r, beta, metric)
+                logits, added = metric_logits(m, codebook, metric, beta * log_u), 0.0
+                for gamma in GAMMAS if copy is not None else (0.0,):
+                    if copy is not None and gamma != added:  # the bonus grows in place from one gamma to the next
+                        logits.scatter_add_(1, copy[:, None], torch.full((len(m), 1), gamma - added))
+                        added = gamma
+                    bits = _bits(logits, k)
+                    if best is None or bits < best.bits:
+                        best = Metric(bits, a, r, beta, gamma, metric)
     assert best is not None
-    bits, a, r, beta, metric = best
-    prior.weight[s, p].copy_(w)
-    prior.bias[s, p].copy_(b)
-    prior.metric[s, p].copy_(metric)
-    prior.unigram_weight[s, p] = beta
-    return StageFit(s + 1, p, len(kv), a, r, beta, _bits(log_u.expand(len(kv), -1), kv), bits)
+    return best

@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 from vqcodec import VQVAE
 from vqcodec.config import PriorConfig, VQVAEConfig
-from vqcodec.priors import CodewordPrior, build_prior
+from vqcodec.priors import CodewordBase, build_prior
 
 from vqcodec.train.losses import Distortion, PixelDistortion
 from vqcodec.train.tasks import Task, distortion_for
@@ -112,7 +112,7 @@ class PriorTask(Task):
         for p in self.base.parameters():
             p.requires_grad_(False)
         self.model = build_prior(config)
-        if isinstance(self.model, CodewordPrior):  # it scores the base model's own codewords
+        if isinstance(self.model, CodewordBase):  # it scores the base model's own codewords
             if config.channels != base.config.vq.codebook_dim:
                 raise ValueError(f"a codeword prior needs channels = the codeword dimension "
                                  f"{base.config.vq.codebook_dim}, not {config.channels}")

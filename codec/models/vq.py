@@ -29,7 +29,7 @@ from vqcodec.media.tiler import Tiling, tiled_apply, tiled_pieces
 from vqcodec.models.base import CodecModel, Encoded, QualityLevel
 from vqcodec.models.vqvae import VQVAE, VQVAEOutput
 from vqcodec.nn.speech import SYNTH_CHUNK_FRAMES, SpeechDecoder
-from vqcodec.priors import CodewordPrior, build_prior
+from vqcodec.priors import CodewordBase, build_prior
 from vqcodec.priors.base import IndexPrior
 
 
@@ -197,7 +197,7 @@ def _build(config: dict, tensors: dict) -> VQCodec:  # type: ignore[type-arg]
     load_state(model.vqvae, tensors["model"], "vq model")
     if model.prior is not None:
         load_state(model.prior, tensors.get("prior", {}), "vq prior")
-        if isinstance(model.prior, CodewordPrior):
+        if isinstance(model.prior, CodewordBase):
             model.prior.use_codebooks(model.vqvae.quantizer.core.codebooks())
     return model
 
@@ -205,5 +205,6 @@ def _build(config: dict, tensors: dict) -> VQCodec:  # type: ignore[type-arg]
 register_kind(KindSpec(
     name="vq", config=VQCodecConfig, build=_build, task="vqcodec.train.tasks_vq", bench="vq", codec=True,
     legacy=("vqcodec", "vqvae"),
-    summary="VQ-VAE (1-D/2-D/3-D) + residual VQ + gated PixelCNN prior; quality = residual stages coded",
+    summary="VQ-VAE (1-D/2-D/3-D) + residual VQ + an index prior (gated PixelCNN or codeword-predictive); "
+            "quality = residual stages coded",
 ))

@@ -22,7 +22,7 @@ the lower stages (measured in the ``vq-speech`` card). The coding path is exact 
 
 Config: ``channels`` is the codeword dimension ``D``, ``kernel_size`` the window ``2 w + 1``; stages from
 ``context_stages`` on (when not 0) are coded with their histogram ``u_s`` alone, in one step each: the later stages
-gain the least from their context and cost as much to predict as the first ones. 1-D grids only.
+gain the least from their context and cost as much to predict as the first ones. 1-D grids (video: ``codeword_video``).
 """
 
 from __future__ import annotations
@@ -62,34 +62,24 @@ def context(own: Tensor, below: Tensor, t: Tensor, phase: int, lags: int, pad: i
     return torch.cat([mine.flatten(2), lower.flatten(2)], 2)
 
 
-class CodewordPrior(IndexPrior):
-    """See the module docstring. Parameters, ``C`` the context stages: ``weight (C, 3, F, D)``, ``bias (C, 3, D)``,
-    ``metric (C, 3, D, D)`` (``L``), ``unigram (S, K)`` logits and ``unigram_weight (C, 3)`` (``beta``). The
-    codewords ``(S, K, D)`` are the quantizer's, not stored with the prior: :meth:`use_codebooks` sets them (the
-    ``vq`` kind does when it loads a model, training when it builds the prior)."""
+class CodewordBase(IndexPrior):
+    """What every codeword-predictive prior shares: the quantizer's codewords ``(S, K, D)`` (set by
+    :meth:`use_codebooks`, not stored), per-stage histograms ``unigram (S, K)``, and ``P`` predictors per context stage
+    (``weight (C, P, F, D)``, ``bias (C, P, D)``, ``metric (C, P, D, D)``, histogram power ``unigram_weight (C, P)``)
+    with their exact integer form."""
 
-    def __init__(self, config: PriorConfig) -> None:
+    def __init__(self, config: PriorConfig, predictors: int, features: int) -> None:
         super().__init__(config)
-        if config.dims != 1:
-            raise ValueError("the codeword prior models 1-D (audio) index grids only")
         s, k, d = config.num_stages, config.codebook_size, config.channels
         c = config.context_stages or s
         self.register_buffer("codewords", torch.zeros(s, k, d), persistent=False)
-        self.weight = nn.Parameter(torch.zeros(c, PHASES, d * (OWN_SLOTS + config.kernel_size), d))
-        self.bias = nn.Parameter(torch.zeros(c, PHASES, d))
-        self.metric = nn.Parameter(torch.eye(d).repeat(c, PHASES, 1, 1))
+        self.weight = nn.Parameter(torch.zeros(c, predictors, features, d))
+        self.bias = nn.Parameter(torch.zeros(c, predictors, d))
+        self.metric = nn.Parameter(torch.eye(d).repeat(c, predictors, 1, 1))
         self.unigram = nn.Parameter(torch.zeros(s, k))
-        self.unigram_weight = nn.Parameter(torch.ones(c, PHASES))
+        self.unigram_weight = nn.Parameter(torch.ones(c, predictors))
         self._integer: tuple[Tensor, ...] | None = None
         self._integer_key: tuple[tuple[int, int], ...] = ()
-
-    @property
-    def lags(self) -> int:
-        return self.config.kernel_size // 2
-
-    @property
-    def pad(self) -> int:
-        return max(6, self.lags)
 
     @property
     def context_stages(self) -> int:
@@ -102,6 +92,50 @@ class CodewordPrior(IndexPrior):
         if codebooks.shape != self.codewords.shape:
             raise ValueError(f"codebooks {tuple(codebooks.shape)} do not fit the prior's {tuple(self.codewords.shape)}")
         self.codewords.copy_(codebooks)
+
+    def _integer_tensors(self) -> tuple[Tensor, ...]:
+        """The parameters the integer form depends on (its cache key)."""
+        return (self.codewords, self.weight, self.bias, self.metric, self.unigram, self.unigram_weight)
+
+    def integer_form(self) -> tuple[Tensor, ...]:
+        """``(codewords, weight, bias, metric, cL, half_norm, beta log u, log u)`` as exact integers (float64), cached
+        while no parameter changes (keyed by the tensors' in-place version counters)."""
+        key = tuple((t.data_ptr(), t._version) for t in self._integer_tensors())
+        if self._integer is None or self._integer_key != key:
+            c = fx.quantize_act(self.codewords)  # (S, K, D)
+            # fan-in first: x @ W sums over the context, m @ L over D
+            w, b = _quantize_matrices(self.weight), fx.quantize_bias(self.bias)
+            metric = _quantize_matrices(self.metric)
+            c_l = torch.floor_(torch.matmul(c[: len(metric), None], metric) * 2.0**-fx.WEIGHT_BITS)  # (C, P, K, D)
+            c_l = c_l.clamp_(-METRIC_LIMIT, METRIC_LIMIT)
+            half_norm = torch.floor_(c_l.pow(2).sum(-1) * 0.5)  # (C, P, K) at scale 2**(2 ACT_BITS)
+            log_u = torch.round(torch.log_softmax(self.unigram.detach().double(), -1) * (1 << LOGIT_BITS))
+            beta = torch.round(self.unigram_weight.detach().double() * (1 << fx.WEIGHT_BITS))
+            beta = beta.clamp_(0, fx.WEIGHT_LIMIT)
+            log_u = log_u.clamp_(min=-(64 << LOGIT_BITS))
+            uni = torch.floor_(log_u[: len(beta), None] * beta[..., None] * 2.0**-fx.WEIGHT_BITS)
+            self._integer, self._integer_key = (c, w, b, metric, c_l, half_norm, uni, log_u), key
+        return self._integer
+
+
+class CodewordPrior(CodewordBase):
+    """See the module docstring. Parameters, ``C`` the context stages: ``weight (C, 3, F, D)``, ``bias (C, 3, D)``,
+    ``metric (C, 3, D, D)`` (``L``), ``unigram (S, K)`` logits and ``unigram_weight (C, 3)`` (``beta``). The
+    codewords ``(S, K, D)`` are the quantizer's, not stored with the prior: :meth:`use_codebooks` sets them (the
+    ``vq`` kind does when it loads a model, training when it builds the prior)."""
+
+    def __init__(self, config: PriorConfig) -> None:
+        if config.dims != 1:
+            raise ValueError("CodewordPrior models 1-D (audio) index grids (CodewordVideoPrior: 3-D)")
+        super().__init__(config, PHASES, config.channels * (OWN_SLOTS + config.kernel_size))
+
+    @property
+    def lags(self) -> int:
+        return self.config.kernel_size // 2
+
+    @property
+    def pad(self) -> int:
+        return max(6, self.lags)
 
     def forward(self, indices: Tensor) -> Tensor:
         """Float logits ``(B, T, S', K)`` of ``indices (B, T, S')`` (teacher forcing: every context is known)."""
@@ -122,27 +156,6 @@ class CodewordPrior(IndexPrior):
                 m = context(q[:, s], below, t, p, self.lags, self.pad) @ self.weight[s, p] + self.bias[s, p]
                 out[:, t, s] = metric_logits(m, self.codewords[s], self.metric[s, p], self.unigram_weight[s, p] * log_u)
         return out
-
-    def integer_form(self) -> tuple[Tensor, ...]:
-        """``(codewords, weight, bias, metric, cL, half_norm, beta log u, log u)`` as exact integers (float64), cached
-        while no parameter changes (keyed by the tensors' in-place version counters)."""
-        tensors = (self.codewords, self.weight, self.bias, self.metric, self.unigram, self.unigram_weight)
-        key = tuple((t.data_ptr(), t._version) for t in tensors)
-        if self._integer is None or self._integer_key != key:
-            c = fx.quantize_act(self.codewords)  # (S, K, D)
-            # fan-in first: x @ W sums over the context, m @ L over D
-            w, b = _quantize_matrices(self.weight), fx.quantize_bias(self.bias)
-            metric = _quantize_matrices(self.metric)
-            c_l = torch.floor_(torch.matmul(c[: len(metric), None], metric) * 2.0**-fx.WEIGHT_BITS)  # (C, 3, K, D)
-            c_l = c_l.clamp_(-METRIC_LIMIT, METRIC_LIMIT)
-            half_norm = torch.floor_(c_l.pow(2).sum(-1) * 0.5)  # (C, 3, K) at scale 2**(2 ACT_BITS)
-            log_u = torch.round(torch.log_softmax(self.unigram.detach().double(), -1) * (1 << LOGIT_BITS))
-            beta = torch.round(self.unigram_weight.detach().double() * (1 << fx.WEIGHT_BITS))
-            beta = beta.clamp_(0, fx.WEIGHT_LIMIT)
-            log_u = log_u.clamp_(min=-(64 << LOGIT_BITS))
-            uni = torch.floor_(log_u[: len(beta), None] * beta[..., None] * 2.0**-fx.WEIGHT_BITS)
-            self._integer, self._integer_key = (c, w, b, metric, c_l, half_norm, uni, log_u), key
-        return self._integer
 
     def open_session(
         self, shape: tuple[int, ...], tile_shape: tuple[int, ...] | None = None,

@@ -1,0 +1,189 @@
+"""Codeword-predictive prior over 3-D (video) residual-VQ index grids ``(B, T, H, W, S)``: each stage's residual is
+predicted linearly from the previous latent frame and the lower stages around it, and scored against every codeword.
+
+Coding order: frame by frame, and within a frame stage by stage, every position of a (frame, stage) in one step.
+With ``Q_s(t)`` the sum of the codewords of stages ``<= s`` at frame ``t`` (``Q_{-1} = 0``) and ``N(.)`` the
+``k x k`` spatial neighbourhood (``k = kernel_size``, zero beyond the frame), stage ``s`` at ``(t, h, w)`` sees::
+
+    x = [N(Q_s(t - 1)), N(Q_{s-1}(t))]                    (F = 2 k^2 D; the first part is zero in an intra frame)
+    m = x @ W_{s,i} + b_{s,i}                             the predicted residual left for stage s  (D,)
+    logit_k = -||(c_{s,k} - m) @ L_{s,i}||^2 / 2 + beta_{s,i} log u_s(k) + gamma_s [k = I_s(t - 1, h, w)]
+
+with ``i = 0`` in the first frame of a coding span (intra: no previous frame) and ``i = 1`` elsewhere (inter). The
+last term ("copy") gives the index the same position had one frame before a bonus: a still picture keeps its coarse
+indices exactly, which a Gaussian around ``m`` alone cannot express when codewords lie close together. Spans are the
+coder's groups of ``tile_shape[0]`` frames (each an independent session: bounded memory, the first frame intra);
+the other tile axes do not apply. A session holds two latent frames of sums, so its memory does not grow with the
+clip. Exact integer arithmetic as in :mod:`vqcodec.priors.codeword`. Why this and not the 3-D PixelCNN: the same
+files take ``T S`` steps of a few small matrix products instead of a network pass per position (measured in the
+``vq-video`` card), and the residual is better predicted from the previous frame's continuous latent than from its
+indices.
+
+Config: ``channels`` is the codeword dimension ``D``, ``kernel_size`` the spatial window ``k``; ``context_stages``
+must be 0 (every stage uses its context: a stage's sums are the next frame's context).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from vqcodec.config import PriorConfig
+from vqcodec.entropy import fixed_point as fx
+from vqcodec.entropy.session import LogitSession
+from vqcodec.entropy.tables import LOGIT_BITS
+from vqcodec.priors.codeword import METRIC_LIMIT, CodewordBase, metric_logits
+from vqcodec.priors.tiling import check_shape
+
+MODES = 2
+"""Predictors per stage: 0 intra (first frame of a span), 1 inter."""
+COPY_LIMIT = 64.0
+"""The copy bonus ``gamma`` is clamped to ``[0, 64]`` nats."""
+
+
+def neighbourhood(q: Tensor, k: int) -> Tensor:
+    """``(..., H, W, D)`` -> ``(..., H, W, k^2 D)``: the ``k x k`` neighbours of every position (zero outside), in
+    row-major order of the offsets."""
+    r = k // 2
+    h, w = q.shape[-3], q.shape[-2]
+    p = nn.functional.pad(q, (0, 0, r, r, r, r))
+    return torch.cat([p[..., i: i + h, j: j + w, :] for i in range(k) for j in range(k)], -1)
+
+
+def intra_frames(length: int, span: int) -> Tensor:
+    """``(T,)`` bool: the frames that open a coding span of ``span`` frames."""
+    return torch.arange(length) % span == 0
+
+
+class CodewordVideoPrior(CodewordBase):
+    """See the module docstring. Parameters: ``weight (S, 2, 2 k^2 D, D)``, ``bias (S, 2, D)``, ``metric (S, 2, D,
+    D)`` (``L``), ``unigram (S, K)``, ``unigram_weight (S, 2)`` (``beta``) and ``copy_weight (S,)`` (``gamma``). The
+    codewords are the quantizer's (:meth:`use_codebooks`)."""
+
+    def __init__(self, config: PriorConfig) -> None:
+        if config.dims != 3:
+            raise ValueError("CodewordVideoPrior models 3-D (video) index grids (CodewordPrior: 1-D)")
+        if config.context_stages:
+            raise ValueError("the video codeword prior codes every stage with its context (context_stages 0)")
+        super().__init__(config, MODES, 2 * config.kernel_size**2 * config.channels)
+        self.copy_weight = nn.Parameter(torch.zeros(config.num_stages))
+
+    @property
+    def span(self) -> int:
+        """Frames per coding span (the first is intra)."""
+        return self.config.tile_shape[0]
+
+    def forward(self, indices: Tensor) -> Tensor:
+        """Float logits ``(B, T, H, W, S', K)`` of ``indices (B, T, H, W, S')`` (teacher forcing, spans of
+        ``tile_shape[0]`` frames as in coding)."""
+        self.check_indices(indices)
+        stages = indices.shape[-1]
+        idx = indices.long()
+        q = torch.stack([self.codewords[s][idx[..., s]] for s in range(stages)], -2).cumsum(-2)  # (B,T,H,W,S',D)
+        intra = intra_frames(indices.shape[1], self.span)
+        out = []
+        for s in range(stages):
+            below = neighbourhood(q[..., s - 1, :] if s else torch.zeros_like(q[..., 0, :]), self.config.kernel_size)
+            prev = torch.zeros_like(q[..., s, :])
+            prev[:, 1:] = q[:, :-1, ..., s, :]
+            prev[:, intra] = 0
+            x = torch.cat([neighbourhood(prev, self.config.kernel_size), below], -1)
+            log_u = torch.log_softmax(self.unigram[s], -1)
+            logits = torch.stack([metric_logits(x @ self.weight[s, i] + self.bias[s, i], self.codewords[s],
+                                                self.metric[s, i], self.unigram_weight[s, i] * log_u)
+                                  for i in range(MODES)], 0)  # (2, B, T, H, W, K)
+            inter = logits[1].clone()
+            inter[:, 1:] += self.copy_weight[s] * nn.functional.one_hot(idx[:, :-1, ..., s], logits.shape[-1])
+            out.append(torch.where(intra[None, :, None, None, None], logits[0], inter))
+        return torch.stack(out, -2)
+
+    def integer_copy(self) -> Tensor:
+        """``gamma (S,)`` at logit scale, exact integers (float64)."""
+        gamma = torch.round(self.copy_weight.detach().double() * (1 << LOGIT_BITS))
+        return gamma.clamp_(0, COPY_LIMIT * (1 << LOGIT_BITS))
+
+    def open_session(
+        self, shape: tuple[int, ...], tile_shape: tuple[int, ...] | None = None,
+        chunk: int | None = None, indices: Tensor | None = None,
+    ) -> LogitSession:
+        """A session over a ``(B, T, H, W, S')`` span (its first frame intra): ``T S'`` steps (``tile_shape`` and
+        ``chunk`` do not apply)."""
+        check_shape(shape, 3, self.config.num_stages)
+        if indices is not None:
+            self.check_indices(indices)
+        return CodewordVideoSession(self, shape, indices)
+
+
+class CodewordVideoSession(LogitSession):
+    """Frame by frame, stage by stage, every position of a (frame, stage) in one step (see the module)."""
+
+    def __init__(self, prior: CodewordVideoPrior, shape: tuple[int, ...], indices: Tensor | None) -> None:
+        self._shape, self.precision = shape, prior.config.precision
+        self._ints, self._gamma = prior.integer_form(), prior.integer_copy()
+        self._k = prior.config.kernel_size
+        self._known = None if indices is None else indices.long()
+        b, _, h, w, stages = shape
+        d = prior.config.channels
+        # Q_s of this frame at [:, s] (slot S' stays zero: the "stage -1"), and of the previous frame
+        self._q = torch.zeros(b, stages + 1, h, w, d, dtype=torch.float64)
+        self._prev = torch.zeros(b, stages, h, w, d, dtype=torch.float64)
+        self._out = torch.zeros(shape, dtype=torch.int64)
+        self.num_steps = shape[1] * stages
+
+    def num_symbols(self, step: int) -> int:
+        b, _, h, w, _ = self._shape
+        return b * h * w
+
+    def _where(self, step: int) -> tuple[int, int]:
+        return divmod(step, self._shape[-1])  # (frame, stage)
+
+    def logits(self, step: int) -> Tensor:
+        _, w, b, metric, c_l, half_norm, uni, _ = self._ints
+        t, s = self._where(step)
+        mode = 0 if t == 0 else 1
+        wsm = w[s, mode]
+        half = wsm.shape[0] // 2  # previous-frame rows, then lower-stage rows
+        acc = b[s, mode].expand(*self._q.shape[:1], *self._q.shape[2:4], -1).clone()  # (B, H, W, D)
+        self._add_window(acc, self._q[:, s - 1], wsm[half:])
+        if mode:
+            self._add_window(acc, self._prev[:, s], wsm[:half])
+        m = fx.rescale(acc.reshape(-1, acc.shape[-1]))  # (N, D) at activation scale
+        m_l = torch.floor_((m @ metric[s, mode]) * 2.0**-fx.WEIGHT_BITS).clamp_(-METRIC_LIMIT, METRIC_LIMIT)
+        dist = torch.addmm(-half_norm[s, mode], m_l, c_l[s, mode].T)  # (N, K) at scale 2**(2 ACT_BITS)
+        out = torch.floor_(dist.mul_(2.0**(LOGIT_BITS - 2 * fx.ACT_BITS))).add_(uni[s, mode])
+        if mode and self._gamma[s] > 0:
+            previous = self._out[:, t - 1, ..., s].reshape(-1, 1)
+            out.scatter_add_(1, previous, self._gamma[s].expand(len(out), 1).contiguous())
+        return out
+
+    def _add_window(self, acc: Tensor, q: Tensor, weight: Tensor) -> None:
+        """``acc (B, H, W, D) += N(q) @ weight`` for ``q (B, H, W, D)``, ``weight (k^2 D, D)``: one product of every
+        position with all ``k^2`` blocks, then shifted sums (exact integers: the order of the sums does not
+        matter)."""
+        k, r = self._k, self._k // 2
+        h, w, d = q.shape[-3:]
+        y = (q.reshape(-1, d) @ weight.reshape(k * k, d, d).transpose(0, 1).reshape(d, k * k * d))
+        y = y.reshape(*q.shape[:-1], k * k, d)
+        for n in range(k * k):
+            dh, dw = n // k - r, n % k - r  # the neighbour at (h + dh, w + dw) contributes to (h, w)
+            dst = acc[..., max(0, -dh): h - max(0, dh), max(0, -dw): w - max(0, dw), :]
+            dst += y[..., max(0, dh): h + min(0, dh), max(0, dw): w + min(0, dw), n, :]
+
+    def targets(self, step: int) -> Tensor:
+        if self._known is None:
+            raise RuntimeError("targets() needs the indices being encoded")
+        t, s = self._where(step)
+        return self._known[:, t, ..., s].reshape(-1)
+
+    def push(self, step: int, symbols: Tensor) -> None:
+        t, s = self._where(step)
+        b, _, h, w, stages = self._shape
+        sym = symbols.reshape(b, h, w).long()
+        self._out[:, t, ..., s] = sym
+        q = self._q[:, s - 1] + self._ints[0][s][sym]  # slot -1 is the zero stage below stage 0
+        self._q[:, s] = q.clamp_(-fx.ACT_LIMIT, fx.ACT_LIMIT)
+        if s == stages - 1:  # the frame is complete: it becomes the previous frame
+            self._prev.copy_(self._q[:, :stages])
+
+    def result(self) -> Tensor:
+        return self._out
