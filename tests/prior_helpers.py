@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from vqcodec.config import PriorConfig
-from vqcodec.priors import GatedPixelCNN, IndexPrior, build_prior
+from vqcodec.priors import CodewordBase, GatedPixelCNN, IndexPrior, build_prior
 from vqcodec.priors.synthetic import MarkovField2d
 
 
@@ -19,6 +19,18 @@ def one_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@torch.no_grad()
+def randomize_codeword_prior(prior: CodewordBase, weight_std: float = 0.1) -> None:
+    """Random codewords and predictors (a codeword prior is all zeros when built), so every context matters."""
+    prior.codewords.normal_()
+    prior.weight.normal_(std=weight_std)
+    prior.bias.normal_(std=0.3)
+    d = prior.metric.shape[-1]
+    prior.metric.copy_(torch.eye(d) * 0.7 + 0.05 * torch.randn(prior.metric.shape))
+    prior.unigram.normal_()
+    prior.unigram_weight.fill_(0.7)
 
 
 def tiny_config(dims: int = 2, stages: int = 1, kind: str = "pixelcnn", k: int = 16, **kw: object) -> PriorConfig:

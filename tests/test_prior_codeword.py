@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from prior_helpers import one_thread  # noqa: F401 (fixture)
+from prior_helpers import one_thread, randomize_codeword_prior  # noqa: F401 (fixture)
 from vqcodec.config import PriorConfig
 from vqcodec.entropy import decode_indices, encode_indices
 from vqcodec.priors import CodewordPrior, build_prior
@@ -22,13 +22,7 @@ def _prior(tile: int = 8, window: int = 5, context: int = 0) -> CodewordPrior:
     prior = build_prior(PriorConfig(kind="codeword", dims=1, codebook_size=K, num_stages=S, channels=D,
                                     kernel_size=window, tile_shape=(tile,), context_stages=context))
     assert isinstance(prior, CodewordPrior)
-    with torch.no_grad():
-        prior.codewords.normal_()
-        prior.weight.normal_(std=0.1)
-        prior.bias.normal_(std=0.3)
-        prior.metric.copy_(torch.eye(D) * 0.7 + 0.05 * torch.randn(prior.metric.shape))
-        prior.unigram.normal_()
-        prior.unigram_weight.fill_(0.7)
+    randomize_codeword_prior(prior)
     return prior.eval()
 
 

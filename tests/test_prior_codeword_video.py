@@ -9,7 +9,7 @@ import math
 import pytest
 import torch
 
-from prior_helpers import one_thread  # noqa: F401 (fixture)
+from prior_helpers import one_thread, randomize_codeword_prior  # noqa: F401 (fixture)
 from test_prior_codeword import _walk
 from vqcodec.config import PriorConfig
 from vqcodec.entropy import decode_indices, encode_indices
@@ -24,13 +24,8 @@ def _prior(span: int = 3, window: int = 3, copy: float = 1.5) -> CodewordVideoPr
     prior = build_prior(PriorConfig(kind="codeword", dims=3, codebook_size=K, num_stages=S, channels=D,
                                     kernel_size=window, tile_shape=(span, 64, 64)))
     assert isinstance(prior, CodewordVideoPrior)
+    randomize_codeword_prior(prior, weight_std=0.05)
     with torch.no_grad():
-        prior.codewords.normal_()
-        prior.weight.normal_(std=0.05)
-        prior.bias.normal_(std=0.3)
-        prior.metric.copy_(torch.eye(D) * 0.7 + 0.05 * torch.randn(prior.metric.shape))
-        prior.unigram.normal_()
-        prior.unigram_weight.fill_(0.7)
         prior.copy_weight.fill_(copy)
     return prior.eval()
 

@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 
 CODING_THREADS = 1
 """Torch threads of the prior's coding path: its per-step matrices are small, and on 2 cores one thread measured
-2.4x faster than two (``bench/results/prior_speed``); the integer arithmetic makes the bits the same either way."""
+2.4x faster than two (``bench/results/prior_speed``); the integer arithmetic makes the bits the same either way.
+A ``wide`` session (large products per step: the video codeword prior) runs on the caller's threads instead."""
 
 CODER_NAME = "constriction-range-queue-categorical-imperfect"
 """Identifies the coder semantics (recorded in the .vq header as coder id 0)."""
@@ -97,19 +98,21 @@ def encode_session(sessions: TableSession | Iterable[TableSession], total: int) 
         picked[filled : filled + count] = freq[np.arange(count) if freq.shape[0] == count else 0, symbols]
         filled += count
 
+    caller = torch.get_num_threads()
     with torch.no_grad(), torch_threads(CODING_THREADS):
         for session in [sessions] if isinstance(sessions, TableSession) else sessions:
             precision = session.precision
-            blocks = session.encoder_blocks()
-            if blocks is None:
-                for step in range(session.num_steps):
-                    freq = session.tables(step)
-                    target = session.targets(step)
-                    put(target, freq)
-                    session.push(step, target)
-            else:  # the same tables and symbols in the same order, many steps per call
-                for freq, target in blocks:
-                    put(target, freq)
+            with torch_threads(caller if session.wide else CODING_THREADS):
+                blocks = session.encoder_blocks()
+                if blocks is None:
+                    for step in range(session.num_steps):
+                        freq = session.tables(step)
+                        target = session.targets(step)
+                        put(target, freq)
+                        session.push(step, target)
+                else:  # the same tables and symbols in the same order, many steps per call
+                    for freq, target in blocks:
+                        put(target, freq)
             del session, blocks  # before the next session is made: one session's caches in memory at a time
     if filled != total:
         raise ValueError(f"the session coded {filled} symbols, {total} were announced")
@@ -143,12 +146,14 @@ def decode_session(payload: bytes, sessions: TableSession | Iterable[TableSessio
         raise CorruptStreamError(f"invalid range-coder payload: {exc}") from exc
     budget = [8.0 * len(payload) + SLACK_BITS]
     results: list[Tensor] = []
+    caller = torch.get_num_threads()
     with torch.no_grad(), torch_threads(CODING_THREADS):
         for session in [sessions] if isinstance(sessions, TableSession) else sessions:
             done = len(results)
             tick = None if task is None or not progress.active() else (
                 lambda part: progress.report(task, (done + part) / max(count, done + 1)))
-            _decode_steps(decoder, session, budget, tick)
+            with torch_threads(caller if session.wide else CODING_THREADS):
+                _decode_steps(decoder, session, budget, tick)
             results.append(session.result())
             if task is not None:
                 progress.report(task, len(results) / max(count, len(results)))

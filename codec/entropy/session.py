@@ -28,6 +28,9 @@ class TableSession(ABC):
 
     num_steps: int
     precision: int
+    wide: bool = False
+    """Its steps are large matrix products: the coder runs them on the caller's torch threads rather than on
+    ``CODING_THREADS`` (exact integer arithmetic gives the same tables at any thread count)."""
 
     @abstractmethod
     def num_symbols(self, step: int) -> int:
