@@ -115,13 +115,14 @@ register_builtin(ModelInfo(
     name="vq-video",
     modality="video",
     kind="vq",
-    sha256="c0ef6e99",
-    description=("video: vq-image's VQ-VAE on every frame (stride 1 in time, 8 in space) + a 3-D gated PixelCNN "
-                 "prior causal over frames, rows and columns (starts as vq-image's prior); quality = stages coded"),
+    sha256="dac5cf77",
+    description=("video: vq-image's VQ-VAE on every frame (stride 1 in time, 8 in space) + a codeword-predictive "
+                 "prior (each stage's residual predicted from the previous latent frame and the lower stages, the "
+                 "previous frame's index favoured), frame by frame; quality = stages coded"),
     default_quality=3,
-    qualities=(_video(1, 0.0515, 24.78, 0.8970), _video(2, 0.1459, 27.27, 0.9472), _video(3, 0.2489, 28.66, 0.9648),
-               _video(4, 0.3556, 29.46, 0.9733), _video(5, 0.4639, 29.92, 0.9776), _video(6, 0.5749, 30.17, 0.9799),
-               _video(7, 0.6889, 30.3, 0.9811), _video(8, 0.8046, 30.36, 0.9818)),
+    qualities=(_video(1, 0.0583, 24.78, 0.8970), _video(2, 0.1399, 27.27, 0.9472), _video(3, 0.2345, 28.66, 0.9648),
+               _video(4, 0.3378, 29.46, 0.9733), _video(5, 0.4471, 29.92, 0.9776), _video(6, 0.5593, 30.17, 0.9799),
+               _video(7, 0.6716, 30.3, 0.9811), _video(8, 0.7862, 30.36, 0.9818)),
 ), default=True)
 
 
