@@ -128,3 +128,29 @@ def test_video_codeword_prior_needs_3d_grids_and_every_stage() -> None:
     with pytest.raises(ValueError, match="context_stages"):
         build_prior(PriorConfig(kind="codeword", dims=3, codebook_size=K, num_stages=2, channels=D,
                                 tile_shape=(4, 4, 4), context_stages=1))
+
+
+def test_wide_windows_on_small_frames_and_spans_inside_one_session() -> None:
+    """A window wider than the frame codes; a session over several spans (group 0) has their first frames intra,
+    as the float model does."""
+    torch.manual_seed(2)
+    prior = build_prior(PriorConfig(kind="codeword", dims=3, codebook_size=K, num_stages=S, channels=D,
+                                    kernel_size=7, tile_shape=(2, 64, 64)))
+    assert isinstance(prior, CodewordVideoPrior)
+    randomize_codeword_prior(prior, weight_std=0.05)
+    for shape in [(1, 3, 2, 5, S), (1, 5, 5, 2, 2)]:
+        idx = torch.randint(0, K, shape)
+        enc = encode_indices(idx, prior.eval())
+        assert torch.equal(decode_indices(enc.payload, prior, shape, enc.tile_shape, checksum=enc.checksum), idx)
+        with torch.no_grad():
+            float_bits = float(torch.nn.functional.cross_entropy(prior(idx).reshape(-1, K), idx.reshape(-1),
+                                                                 reduction="sum")) / math.log(2.0)
+        assert abs(enc.estimated_bits - float_bits) < 0.02 * float_bits
+
+
+def test_frames_larger_than_the_cap_are_refused_before_anything_is_allocated() -> None:
+    from vqcodec.priors.codeword_video import MAX_FRAME_POSITIONS
+
+    side = int(MAX_FRAME_POSITIONS**0.5) + 1
+    with pytest.raises(ValueError, match="latent positions per frame"):
+        _prior().open_session((1, 1, side, side, 1))

@@ -9,10 +9,10 @@ With ``Q_s(t)`` the sum of the codewords of stages ``<= s`` at frame ``t`` (``Q_
     m = x @ W_{s,i} + b_{s,i}                             the predicted residual left for stage s  (D,)
     logit_k = -||(c_{s,k} - m) @ L_{s,i}||^2 / 2 + beta_{s,i} log u_s(k) + gamma_s [k = I_s(t - 1, h, w)]
 
-with ``i = 0`` in the first frame of a coding span (intra: no previous frame) and ``i = 1`` elsewhere (inter). The
-last term ("copy") gives the index the same position had one frame before a bonus: a still picture keeps its coarse
-indices exactly, which a Gaussian around ``m`` alone cannot express when codewords lie close together. Spans are the
-coder's groups of ``tile_shape[0]`` frames (each an independent session: bounded memory, the first frame intra);
+with ``i = 0`` in the first frame of every span of ``tile_shape[0]`` frames (intra: no previous frame) and
+``i = 1`` elsewhere (inter). The last term ("copy") gives the index the same position had one frame before a
+bonus: a still picture keeps its coarse indices exactly, which a Gaussian around ``m`` alone cannot express when
+codewords lie close together. The video adapter codes each span in a session of its own (bounded memory);
 the other tile axes do not apply. A session holds two latent frames of sums, so its memory does not grow with the
 clip. Exact integer arithmetic as in :mod:`vqcodec.priors.codeword`. Why this and not the 3-D PixelCNN: the same
 files take ``T S`` steps of a few small matrix products instead of a network pass per position (measured in the
@@ -39,6 +39,9 @@ MODES = 2
 """Predictors per stage: 0 intra (first frame of a span), 1 inter."""
 COPY_LIMIT = 64.0
 """The copy bonus ``gamma`` is clamped to ``[0, 64]`` nats."""
+MAX_FRAME_POSITIONS = 1 << 16
+"""Latent positions per frame a session codes in one step (256 x 256: a 2048 x 2048 picture at stride 8; 1080p is
+32400): a step's products and tables for a whole frame, about 1 GB at the cap, bound the memory."""
 
 
 def neighbourhood(q: Tensor, k: int) -> Tensor:
@@ -109,6 +112,9 @@ class CodewordVideoPrior(CodewordBase):
         """A session over a ``(B, T, H, W, S')`` span (its first frame intra): ``T S'`` steps (``tile_shape`` and
         ``chunk`` do not apply)."""
         check_shape(shape, 3, self.config.num_stages)
+        if shape[0] * shape[2] * shape[3] > MAX_FRAME_POSITIONS:
+            raise ValueError(f"the video codeword prior codes at most {MAX_FRAME_POSITIONS} latent positions per "
+                             f"frame, not {shape[0]} x {shape[2]} x {shape[3]}")
         if indices is not None:
             self.check_indices(indices)
         return CodewordVideoSession(self, shape, indices)
@@ -123,13 +129,14 @@ class CodewordVideoSession(LogitSession):
     def __init__(self, prior: CodewordVideoPrior, shape: tuple[int, ...], indices: Tensor | None) -> None:
         self._shape, self.precision = shape, prior.config.precision
         self._ints, self._gamma = prior.integer_form(), prior.integer_copy()
-        self._k = prior.config.kernel_size
+        self._k, self._span = prior.config.kernel_size, prior.span
         self._known = None if indices is None else indices.long()
         b, _, h, w, stages = shape
         d = prior.config.channels
-        # Q_s of this frame at [:, s] (slot S' stays zero: the "stage -1"), and of the previous frame
-        self._q = torch.zeros(b, stages + 1, h, w, d, dtype=torch.float64)
-        self._prev = torch.zeros(b, stages, h, w, d, dtype=torch.float64)
+        # Q_s of this frame at [:, s] (slot S' stays zero: the "stage -1"), and of the previous frame; integers of at
+        # most 2**16 (ACT_LIMIT), exact in float32
+        self._q = torch.zeros(b, stages + 1, h, w, d, dtype=torch.float32)
+        self._prev = torch.zeros(b, stages, h, w, d, dtype=torch.float32)
         self._out = torch.zeros(shape, dtype=torch.int64)
         self.num_steps = shape[1] * stages
 
@@ -143,10 +150,10 @@ class CodewordVideoSession(LogitSession):
     def logits(self, step: int) -> Tensor:
         _, w, b, metric, c_l, half_norm, uni, _ = self._ints
         t, s = self._where(step)
-        mode = 0 if t == 0 else 1
+        mode = 0 if t % self._span == 0 else 1  # the frames that open a span (as in ``forward``) are intra
         wsm = w[s, mode]
         half = wsm.shape[0] // 2  # previous-frame rows, then lower-stage rows
-        acc = b[s, mode].expand(*self._q.shape[:1], *self._q.shape[2:4], -1).clone()  # (B, H, W, D)
+        acc = b[s, mode].expand(*self._q.shape[:1], *self._q.shape[2:4], -1).clone()  # (B, H, W, D) float64
         if s:  # stage 0 has no lower stage: its sum is zero
             self._add_window(acc, self._q[:, s - 1], wsm[half:])
         if mode:
@@ -166,10 +173,12 @@ class CodewordVideoSession(LogitSession):
         matter)."""
         k, r = self._k, self._k // 2
         h, w, d = q.shape[-3:]
-        y = (q.reshape(-1, d) @ weight.reshape(k * k, d, d).transpose(0, 1).reshape(d, k * k * d))
+        y = (q.reshape(-1, d).double() @ weight.reshape(k * k, d, d).transpose(0, 1).reshape(d, k * k * d))
         y = y.reshape(*q.shape[:-1], k * k, d)
         for n in range(k * k):
             dh, dw = n // k - r, n % k - r  # the neighbour at (h + dh, w + dw) contributes to (h, w)
+            if abs(dh) >= h or abs(dw) >= w:
+                continue  # outside every frame position
             dst = acc[..., max(0, -dh): h - max(0, dh), max(0, -dw): w - max(0, dw), :]
             dst += y[..., max(0, dh): h + min(0, dh), max(0, dw): w + min(0, dw), n, :]
 
@@ -184,7 +193,7 @@ class CodewordVideoSession(LogitSession):
         b, _, h, w, stages = self._shape
         sym = symbols.reshape(b, h, w).long()
         self._out[:, t, ..., s] = sym
-        q = self._q[:, s - 1] + self._ints[0][s][sym]  # slot -1 is the zero stage below stage 0
+        q = self._q[:, s - 1].double() + self._ints[0][s][sym]  # slot -1 is the zero stage below stage 0
         self._q[:, s] = q.clamp_(-fx.ACT_LIMIT, fx.ACT_LIMIT)
         if s == stages - 1:  # the frame is complete: it becomes the previous frame
             self._prev.copy_(self._q[:, :stages])
