@@ -84,20 +84,23 @@ class CodewordVideoPrior(CodewordBase):
         idx = indices.long()
         q = torch.stack([self.codewords[s][idx[..., s]] for s in range(stages)], -2).cumsum(-2)  # (B,T,H,W,S',D)
         intra = intra_frames(indices.shape[1], self.span)
+        inter = (~intra).nonzero().squeeze(1)  # never frame 0: it opens the first span
+        half = self.weight.shape[2] // 2  # previous-frame rows, then lower-stage rows (the session's layout)
         out = []
         for s in range(stages):
             below = neighbourhood(q[..., s - 1, :] if s else torch.zeros_like(q[..., 0, :]), self.config.kernel_size)
-            prev = torch.zeros_like(q[..., s, :])
-            prev[:, 1:] = q[:, :-1, ..., s, :]
-            prev[:, intra] = 0
-            x = torch.cat([neighbourhood(prev, self.config.kernel_size), below], -1)
             log_u = torch.log_softmax(self.unigram[s], -1)
-            logits = torch.stack([metric_logits(x @ self.weight[s, i] + self.bias[s, i], self.codewords[s],
-                                                self.metric[s, i], self.unigram_weight[s, i] * log_u)
-                                  for i in range(MODES)], 0)  # (2, B, T, H, W, K)
-            inter = logits[1].clone()
-            inter[:, 1:] += self.copy_weight[s] * nn.functional.one_hot(idx[:, :-1, ..., s], logits.shape[-1])
-            out.append(torch.where(intra[None, :, None, None, None], logits[0], inter))
+            logits = below.new_zeros(*below.shape[:-1], self.config.codebook_size)
+            for mode, t in ((0, intra.nonzero().squeeze(1)), (1, inter)):
+                x = below[:, t]
+                if mode:  # the previous frame's window, for the inter frames only
+                    x = torch.cat([neighbourhood(q[:, t - 1, ..., s, :], self.config.kernel_size), x], -1)
+                w = self.weight[s, mode] if mode else self.weight[s, mode, half:]
+                logits[:, t] = metric_logits(x @ w + self.bias[s, mode], self.codewords[s], self.metric[s, mode],
+                                             self.unigram_weight[s, mode] * log_u)
+            copied = nn.functional.one_hot(idx[:, inter - 1, ..., s], logits.shape[-1])
+            logits[:, inter] = logits[:, inter] + self.copy_weight[s] * copied
+            out.append(logits)
         return torch.stack(out, -2)
 
     def integer_copy(self) -> Tensor:
@@ -129,6 +132,9 @@ class CodewordVideoSession(LogitSession):
     def __init__(self, prior: CodewordVideoPrior, shape: tuple[int, ...], indices: Tensor | None) -> None:
         self._shape, self.precision = shape, prior.config.precision
         self._ints, self._gamma = prior.integer_form(), prior.integer_copy()
+        k, d = prior.config.kernel_size, prior.config.channels
+        # W (C, 2, 2 k^2 D, D) as (C, 2, part, D, k^2 D): one product per window (see _add_window), made once
+        self._window = self._ints[1].unflatten(2, (2, k * k, d)).permute(0, 1, 2, 4, 3, 5).flatten(-2).contiguous()
         self._k, self._span = prior.config.kernel_size, prior.span
         self._known = None if indices is None else indices.long()
         b, _, h, w, stages = shape
@@ -148,16 +154,14 @@ class CodewordVideoSession(LogitSession):
         return divmod(step, self._shape[-1])  # (frame, stage)
 
     def logits(self, step: int) -> Tensor:
-        _, w, b, metric, c_l, half_norm, uni, _ = self._ints
+        _, _, b, metric, c_l, half_norm, uni, _ = self._ints
         t, s = self._where(step)
         mode = 0 if t % self._span == 0 else 1  # the frames that open a span (as in ``forward``) are intra
-        wsm = w[s, mode]
-        half = wsm.shape[0] // 2  # previous-frame rows, then lower-stage rows
         acc = b[s, mode].expand(*self._q.shape[:1], *self._q.shape[2:4], -1).clone()  # (B, H, W, D) float64
         if s:  # stage 0 has no lower stage: its sum is zero
-            self._add_window(acc, self._q[:, s - 1], wsm[half:])
+            self._add_window(acc, self._q[:, s - 1], self._window[s, mode, 1])
         if mode:
-            self._add_window(acc, self._prev[:, s], wsm[:half])
+            self._add_window(acc, self._prev[:, s], self._window[s, mode, 0])
         m = fx.rescale(acc.reshape(-1, acc.shape[-1]))  # (N, D) at activation scale
         m_l = torch.floor_((m @ metric[s, mode]) * 2.0**-fx.WEIGHT_BITS).clamp_(-METRIC_LIMIT, METRIC_LIMIT)
         dist = torch.addmm(-half_norm[s, mode], m_l, c_l[s, mode].T)  # (N, K) at scale 2**(2 ACT_BITS)
@@ -167,13 +171,13 @@ class CodewordVideoSession(LogitSession):
             out.scatter_add_(1, previous, self._gamma[s].expand(len(out), 1).contiguous())
         return out
 
-    def _add_window(self, acc: Tensor, q: Tensor, weight: Tensor) -> None:
-        """``acc (B, H, W, D) += N(q) @ weight`` for ``q (B, H, W, D)``, ``weight (k^2 D, D)``: one product of every
-        position with all ``k^2`` blocks, then shifted sums (exact integers: the order of the sums does not
-        matter)."""
+    def _add_window(self, acc: Tensor, q: Tensor, window: Tensor) -> None:
+        """``acc (B, H, W, D) += N(q) @ W`` for ``q (B, H, W, D)``, with ``window (D, k^2 D)`` the ``k^2`` blocks of
+        ``W (k^2 D, D)`` side by side: one product of every position with all blocks, then shifted sums (exact
+        integers: the order of the sums does not matter)."""
         k, r = self._k, self._k // 2
         h, w, d = q.shape[-3:]
-        y = (q.reshape(-1, d).double() @ weight.reshape(k * k, d, d).transpose(0, 1).reshape(d, k * k * d))
+        y = q.reshape(-1, d).double() @ window
         y = y.reshape(*q.shape[:-1], k * k, d)
         for n in range(k * k):
             dh, dw = n // k - r, n % k - r  # the neighbour at (h + dh, w + dw) contributes to (h, w)
