@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import torch
+from torch import Tensor
 from tqdm import tqdm
 
 from vqcodec.api import codec_of, geometry
@@ -66,8 +67,11 @@ def speech_items(codec: VQCodec, data: Path) -> tuple[list[Item], list[Item]]:
     return items(train_files, "train latents"), items(held_files, "held-out latents")
 
 
-def video_clips(codec: VQCodec, data: Path, frames: int) -> tuple[list[Clip], list[Clip]]:
-    """Latents ``(T, H, W, D)`` and indices of the first ``frames`` of the training and held-out clips."""
+def video_clips(codec: VQCodec, data: Path, frames: int, rd_weight: float = 0.0,
+                span: int = 32) -> tuple[list[Clip], list[Clip]]:
+    """Latents ``(T, H, W, D)`` and indices of the first ``frames`` of the training and held-out clips: the greedy
+    quantizer's, or with ``rd_weight`` those the encoder chooses at the top quality under the base's prior (spans of
+    ``span`` frames, as coded)."""
     vqvae = codec.networks("cpu")
     adapter = ADAPTERS["video"]
 
@@ -79,7 +83,17 @@ def video_clips(codec: VQCodec, data: Path, frames: int) -> tuple[list[Clip], li
             with torch.no_grad():
                 zs.append(vqvae.encoder(as_float(x[:, :, lo: lo + 8]))[0])
         z = torch.cat(zs, 1).movedim(0, -1).contiguous()  # (T, H, W, D)
+        if rd_weight > 0:  # the indices the encoder codes: chosen under the base's prior, span by span
+            return Clip(z, torch.cat([chosen(z[lo: lo + span]) for lo in range(0, z.shape[0], span)]))
         return Clip(z, vqvae.quantizer.core.encode(z.reshape(-1, z.shape[-1])).reshape(*z.shape[:-1], -1))
+
+    def chosen(z: Tensor) -> Tensor:
+        session = codec.rd_session(z[None], codec.num_stages, rd_weight)
+        with torch.no_grad():
+            for step in range(session.num_steps):
+                session.tables(step)
+                session.push(step, session.targets(step))
+        return session.result()[0]
 
     if frames > VIDEO_HELD[1][1]:
         raise SystemExit(f"error: --frames {frames} would train on the held-out end of bikes")
@@ -98,6 +112,9 @@ def main() -> None:
     ap.add_argument("--context-stages", type=int, default=0,
                     help="speech: stages coded with their context (the rest with their histogram); 0 = all")
     ap.add_argument("--frames", type=int, default=120, help="video: frames read from each clip")
+    ap.add_argument("--rd-weight", type=float, default=0.0,
+                    help="video: fit to the indices the encoder chooses under BASE's prior with this weight "
+                         "(vqcodec.priors.rd_choice; 0: the greedy quantizer's)")
     args = ap.parse_args()
     if args.out.exists():
         raise SystemExit(f"error: {args.out} exists")
@@ -121,7 +138,7 @@ def main() -> None:
     codebooks = core.codebooks().float()
     fits: list[StageFit]
     if isinstance(prior, CodewordVideoPrior):
-        train_clips, held_clips = video_clips(codec, data, args.frames)
+        train_clips, held_clips = video_clips(codec, data, args.frames, args.rd_weight, args.tile)
         fits = fit_codeword_video_prior(prior, codebooks, train_clips, held_clips)
         sizes = {"train_clips": VIDEO_TRAIN, "held_out_clips": VIDEO_HELD, "frames": args.frames}
     else:
@@ -134,7 +151,8 @@ def main() -> None:
     cfg["prior"] = config.to_dict()
     tensors = {"model": wf.tensors["model"], "prior": {k: v.detach() for k, v in prior.state_dict().items()}}
     wall = round(time.time() - start)
-    extra = f" --frames {args.frames}" if video else f" --context-stages {args.context_stages}"
+    extra = (f" --frames {args.frames} --rd-weight {args.rd_weight}" if video
+             else f" --context-stages {args.context_stages}")
     training = {**wf.training, "prior_fit": json.dumps({
         "command": f"python scripts/fit_codeword_prior.py {args.base} {args.out} --data {data} "
                    f"--tile {args.tile} --window {window}{extra}",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import vqcodec
 from vqcodec.media.types import Video
+from vqcodec.priors import rd_choice
 from vqcodec.media.video import load_video
 from vqcodec.registry import BUILTIN, builtin_model, load_model
 
@@ -29,7 +30,10 @@ def main() -> None:
     ap.add_argument("--quality", type=int, default=3)
     ap.add_argument("--frames", type=int, default=30)
     ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--rd-weight", type=float, help="the encoder's rate-distortion weight (0: greedy indices)")
     args = ap.parse_args()
+    if args.rd_weight is not None:
+        rd_choice.RD_WEIGHT = args.rd_weight
     models = {m: builtin_model(m) if m in BUILTIN else load_model(m) for m in args.models}
     for clip, (name, size) in CLIPS.items():
         loaded = load_video(args.data / name, args.frames, size=size)

@@ -66,9 +66,10 @@ class EncodedIndices:
     num_symbols: int
 
 
-def symbol_checksum(indices: Tensor) -> int:
-    """CRC32 of ``indices`` flattened in C order as little-endian int32."""
-    return zlib.crc32(indices.detach().cpu().to(torch.int32).numpy().astype("<i4").tobytes()) & 0xFFFFFFFF
+def symbol_checksum(indices: Tensor, start: int = 0) -> int:
+    """CRC32 of ``indices`` flattened in C order as little-endian int32 (continuing ``start``: the checksum of
+    parts in order is that of their concatenation)."""
+    return zlib.crc32(indices.detach().cpu().to(torch.int32).numpy().astype("<i4").tobytes(), start) & 0xFFFFFFFF
 
 
 def _coder_args(freq: np.ndarray, count: int) -> tuple[object, ...]:
@@ -226,6 +227,26 @@ def encode_indices(
 
     enc = encode_session(sessions(), int(indices.numel()))
     return EncodedIndices(enc.payload, enc.estimated_bits, symbol_checksum(indices), tile, int(indices.numel()))
+
+
+def encode_chosen(sessions: Iterator[TableSession], shape: tuple[int, ...], tile_shape: tuple[int, ...]
+                  ) -> EncodedIndices:
+    """Entropy-code the indices that encoder sessions choose themselves as they go (a rate-distortion choice,
+    :mod:`vqcodec.priors.rd_choice`), for a ``(B, *grid, S)`` grid coded in spans of its first axis, one session
+    each, in order (``encode_indices``'s layout with ``B = 1``). The checksum is that of the sessions' results, so
+    the decoder checks the indices that were coded."""
+    if shape[0] != 1:
+        raise ValueError("chosen indices are coded for one item (B = 1) at a time")
+    crc = [0]
+
+    def checked() -> Iterator[TableSession]:
+        for session in sessions:
+            yield session
+            crc[0] = symbol_checksum(session.result(), crc[0])  # the session has coded every step by now
+            del session
+
+    enc = encode_session(checked(), math.prod(shape))
+    return EncodedIndices(enc.payload, enc.estimated_bits, crc[0], tile_shape, math.prod(shape))
 
 
 def decode_indices(

@@ -14,6 +14,7 @@ CPU in exact integer arithmetic; only the encoder/decoder convolutions may run o
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 
 import torch
 from torch import Tensor
@@ -21,7 +22,9 @@ from torch import Tensor
 from vqcodec.bitstream.errors import CorruptStreamError, ModelMismatchError
 from vqcodec.bitstream.fields import KindFields, VQFields
 from vqcodec.config import VQCodecConfig
-from vqcodec.entropy.coder import decode_indices, encode_indices
+from vqcodec import progress
+from vqcodec.entropy.coder import decode_indices, encode_chosen, encode_indices, slabs
+from vqcodec.entropy.session import LogitSession
 from vqcodec.kinds import KindSpec, register_kind
 from vqcodec.media.pixels import as_float, to_pixels
 from vqcodec.memory import release_freed_memory
@@ -29,8 +32,12 @@ from vqcodec.media.tiler import Tiling, tiled_apply, tiled_pieces
 from vqcodec.models.base import CodecModel, Encoded, QualityLevel
 from vqcodec.models.vqvae import VQVAE, VQVAEOutput
 from vqcodec.nn.speech import SYNTH_CHUNK_FRAMES, SpeechDecoder
-from vqcodec.priors import CodewordBase, build_prior
+from vqcodec.priors import CodewordBase, CodewordVideoPrior, build_prior
 from vqcodec.priors.base import IndexPrior
+from vqcodec.priors import rd_choice
+from vqcodec.priors.rd_choice import RD_SAMPLE, RDChoice, rd_lambdas
+from vqcodec.priors.tiling import clamp_tile
+from vqcodec.threads import torch_threads
 
 
 class VQCodec(CodecModel):
@@ -141,15 +148,75 @@ class VQCodec(CodecModel):
             return tiling
         return Tiling(tiling.core, (0, *tiling.margin[1:]))
 
-    def compress(self, x: Tensor, quality: int, tiling: Tiling | None = None, group: int = 0) -> Encoded:
+    def compress(self, x: Tensor, quality: int, tiling: Tiling | None = None, group: int = 0,
+                 rd_weight: float | None = None) -> Encoded:
         """Entropy-code ``x (1, C, *grid)`` at ``quality`` stages; ``group``: prior tiles along the first latent axis
-        per coding session (0 = one session for the whole grid)."""
+        per coding session (0 = one session for the whole grid). A frame-wise video model with the video codeword
+        prior chooses its indices for rate and distortion together (``rd_weight`` > 0; None: ``rd_choice.RD_WEIGHT``
+        as it is at the call, :mod:`vqcodec.priors.rd_choice`); every other model codes the greedy quantizer's
+        indices."""
         prior = self._prior()
+        if rd_weight is None:
+            rd_weight = rd_choice.RD_WEIGHT
+        if isinstance(prior, CodewordVideoPrior) and self.config.model.net.frame_wise and rd_weight > 0:
+            return self._compress_chosen(x, quality, tiling, group, rd_weight)
         indices = self.encode_indices(x, quality, tiling)
         enc = encode_indices(indices, prior, prior.config.tile_shape, group=group)
         fields = VQFields(tuple(indices.shape[1:-1]), enc.tile_shape, quality, prior.config.codebook_size,
                           enc.checksum, 1, group)
         return Encoded(fields, (enc.payload,), enc.estimated_bits, prior.config.precision)
+
+    @torch.no_grad()
+    def encode_latents(self, x: Tensor, tiling: Tiling | None = None) -> Tensor:
+        """Encoder latents ``(1, *grid/s, D)`` (CPU, float) of ``x (1, C, *grid)``, tile by tile."""
+        vqvae = self.networks(x.device)
+        z = tiled_apply(lambda tile: vqvae.encoder(as_float(tile)).cpu(), x,
+                        self._frame_plan(tiling or _whole(x)), down=self.strides)
+        return z.movedim(1, -1).contiguous()
+
+    def _compress_chosen(self, x: Tensor, quality: int, tiling: Tiling | None, group: int, weight: float) -> Encoded:
+        """``compress`` with the rate-distortion choice: span by span of frames (a frame-wise network: a span's
+        latents are those of its frames alone), the latents, the greedy quantizer's error at ``quality`` (which
+        sets the lambdas), then a session that chooses every index from the tables it codes with."""
+        prior = self._prior()
+        self.check_quality(quality)
+        if self.strides[0] != 1:
+            raise ValueError("the rate-distortion choice codes frame-wise models (time stride 1)")
+        grid = tuple(n // s for n, s in zip(x.shape[2:], self.strides))
+        tile = clamp_tile(grid, tuple(prior.config.tile_shape))
+        spans = slabs(grid[0], tile[0], group)
+
+        threads = torch.get_num_threads()  # the coder runs the generator on its own threads: the networks get ours
+
+        def sessions() -> Iterator[LogitSession]:
+            for i, (lo, hi) in enumerate(spans):
+                with torch_threads(threads):
+                    z = self.encode_latents(x[:, :, lo:hi], tiling)  # (1, T', h, w, D); the time stride is 1
+                    session = self.rd_session(z, quality, weight)
+                progress.report("encoder", (i + 1) / len(spans))
+                yield session
+                progress.report("prior", (i + 1) / len(spans))
+
+        enc = encode_chosen(sessions(), (1, *grid, quality), tile)
+        fields = VQFields(grid, tile, quality, prior.config.codebook_size, enc.checksum, 1, group)
+        return Encoded(fields, (enc.payload,), enc.estimated_bits, prior.config.precision)
+
+    def rd_session(self, z: Tensor, quality: int, weight: float) -> LogitSession:
+        """The encoder session of one span of latents ``z (1, T, h, w, D)`` that chooses its ``quality`` stages of
+        indices (:mod:`vqcodec.priors.rd_choice`; lambdas from the greedy quantizer's errors on a sample of ``z``).
+        The coder walks it, or a caller does (tables, targets, push per step) to get the indices alone."""
+        prior = self._prior()
+        if not isinstance(prior, CodewordVideoPrior):
+            raise ValueError("only the video codeword prior lets the encoder choose its indices")
+        core = self.vqvae.quantizer.core
+        codebooks = core.codebooks()
+        flat = z.reshape(-1, z.shape[-1])[::RD_SAMPLE]  # the greedy error is a mean: a sample will do
+        error, errors = flat.clone(), []
+        for s, idx in enumerate(core.encode(flat, stages=quality).unbind(1)):
+            error -= codebooks[s][idx]
+            errors.append(float(error.double().pow(2).sum(1).mean()))
+        shape = (*z.shape[:-1], quality)
+        return prior.open_session(shape, choice=RDChoice(z, rd_lambdas(errors, z.shape[-1], weight)))
 
     def check(self, fields: KindFields, precision: int, grid: tuple[int, ...], quality: int, group: int) -> None:
         prior = self._prior()

@@ -25,6 +25,7 @@ must be 0 (every stage uses its context: a stage's sums are the next frame's con
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -33,6 +34,7 @@ from vqcodec.entropy import fixed_point as fx
 from vqcodec.entropy.session import LogitSession
 from vqcodec.entropy.tables import LOGIT_BITS
 from vqcodec.priors.codeword import METRIC_LIMIT, CodewordBase, metric_logits
+from vqcodec.priors.rd_choice import RDChoice, choose, latent_integers
 from vqcodec.priors.tiling import check_shape
 
 MODES = 2
@@ -110,17 +112,22 @@ class CodewordVideoPrior(CodewordBase):
 
     def open_session(
         self, shape: tuple[int, ...], tile_shape: tuple[int, ...] | None = None,
-        chunk: int | None = None, indices: Tensor | None = None,
+        chunk: int | None = None, indices: Tensor | None = None, choice: RDChoice | None = None,
     ) -> LogitSession:
         """A session over a ``(B, T, H, W, S')`` span (its first frame intra): ``T S'`` steps (``tile_shape`` and
-        ``chunk`` do not apply)."""
+        ``chunk`` do not apply). Encoder: ``indices`` to code, or ``choice`` to choose them step by step from the
+        latents ``(B, T, H, W, D)`` (:mod:`vqcodec.priors.rd_choice`; the session's result is what it coded)."""
         check_shape(shape, 3, self.config.num_stages)
         if shape[0] * shape[2] * shape[3] > MAX_FRAME_POSITIONS:
             raise ValueError(f"the video codeword prior codes at most {MAX_FRAME_POSITIONS} latent positions per "
                              f"frame, not {shape[0]} x {shape[2]} x {shape[3]}")
         if indices is not None:
             self.check_indices(indices)
-        return CodewordVideoSession(self, shape, indices)
+        if choice is not None and (tuple(choice.latents.shape) != (*shape[:-1], self.config.channels)
+                                   or len(choice.lams) != shape[-1]):
+            raise ValueError(f"latents {tuple(choice.latents.shape)} and {len(choice.lams)} lambdas do not fit a "
+                             f"{shape} grid of {self.config.channels}-dimensional codewords")
+        return CodewordVideoSession(self, shape, indices, choice)
 
 
 class CodewordVideoSession(LogitSession):
@@ -129,8 +136,10 @@ class CodewordVideoSession(LogitSession):
 
     wide = True
 
-    def __init__(self, prior: CodewordVideoPrior, shape: tuple[int, ...], indices: Tensor | None) -> None:
+    def __init__(self, prior: CodewordVideoPrior, shape: tuple[int, ...], indices: Tensor | None,
+                 choice: RDChoice | None = None) -> None:
         self._shape, self.precision = shape, prior.config.precision
+        self._choice, self._freq = choice, None
         self._ints, self._gamma = prior.integer_form(), prior.integer_copy()
         k, d = prior.config.kernel_size, prior.config.channels
         # W (C, 2, 2 k^2 D, D) as (C, 2, part, D, k^2 D): one product per window (see _add_window), made once
@@ -186,10 +195,24 @@ class CodewordVideoSession(LogitSession):
             dst = acc[..., max(0, -dh): h - max(0, dh), max(0, -dw): w - max(0, dw), :]
             dst += y[..., max(0, dh): h + min(0, dh), max(0, dw): w + min(0, dw), n, :]
 
+    def tables(self, step: int) -> np.ndarray:
+        freq = super().tables(step)
+        if self._choice is not None:
+            self._freq = freq  # what targets() weighs the distortion against
+        return freq
+
     def targets(self, step: int) -> Tensor:
+        t, s = self._where(step)
+        if self._choice is not None:
+            if self._freq is None:
+                raise RuntimeError("targets() chooses from the step's tables: call tables() first")
+            z = latent_integers(self._choice.latents[:, t])  # (B, H, W, D)
+            residual = (z - self._q[:, s - 1]).reshape(-1, z.shape[-1])  # slot -1: the zero stage below stage 0
+            chosen = choose(self._freq, self.precision, residual, self._ints[0][s], self._choice.lams[s])
+            self._freq = None
+            return chosen
         if self._known is None:
             raise RuntimeError("targets() needs the indices being encoded")
-        t, s = self._where(step)
         return self._known[:, t, ..., s].reshape(-1)
 
     def push(self, step: int, symbols: Tensor) -> None:
