@@ -115,14 +115,15 @@ register_builtin(ModelInfo(
     name="vq-video",
     modality="video",
     kind="vq",
-    sha256="dac5cf77",
+    sha256="3d53d4e5",
     description=("video: vq-image's VQ-VAE on every frame (stride 1 in time, 8 in space) + a codeword-predictive "
                  "prior (each stage's residual predicted from the previous latent frame and the lower stages, the "
-                 "previous frame's index favoured), frame by frame; quality = stages coded"),
+                 "previous frame's index favoured), frame by frame; the encoder chooses the indices for rate and "
+                 "distortion together; quality = stages coded"),
     default_quality=3,
-    qualities=(_video(1, 0.0583, 24.78, 0.8970), _video(2, 0.1399, 27.27, 0.9472), _video(3, 0.2345, 28.66, 0.9648),
-               _video(4, 0.3378, 29.46, 0.9733), _video(5, 0.4471, 29.92, 0.9776), _video(6, 0.5593, 30.17, 0.9799),
-               _video(7, 0.6716, 30.3, 0.9811), _video(8, 0.7862, 30.36, 0.9818)),
+    qualities=(_video(1, 0.0397, 24.56, 0.8843), _video(2, 0.0959, 27.04, 0.9410), _video(3, 0.1611, 28.47, 0.9605),
+               _video(4, 0.2367, 29.33, 0.9705), _video(5, 0.3147, 29.82, 0.9754), _video(6, 0.3926, 30.09, 0.9782),
+               _video(7, 0.4785, 30.23, 0.9800), _video(8, 0.5542, 30.3, 0.9808)),
 ), default=True)
 
 

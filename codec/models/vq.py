@@ -35,7 +35,7 @@ from vqcodec.nn.speech import SYNTH_CHUNK_FRAMES, SpeechDecoder
 from vqcodec.priors import CodewordBase, CodewordVideoPrior, build_prior
 from vqcodec.priors.base import IndexPrior
 from vqcodec.priors import rd_choice
-from vqcodec.priors.rd_choice import RD_SAMPLE, RDChoice, rd_lambdas
+from vqcodec.priors.rd_choice import RD_SAMPLE, RD_STAGE_POWER, RDChoice, rd_lambdas
 from vqcodec.priors.tiling import clamp_tile
 from vqcodec.threads import torch_threads
 
@@ -201,7 +201,7 @@ class VQCodec(CodecModel):
         fields = VQFields(grid, tile, quality, prior.config.codebook_size, enc.checksum, 1, group)
         return Encoded(fields, (enc.payload,), enc.estimated_bits, prior.config.precision)
 
-    def rd_session(self, z: Tensor, quality: int, weight: float) -> LogitSession:
+    def rd_session(self, z: Tensor, quality: int, weight: float, power: float = RD_STAGE_POWER) -> LogitSession:
         """The encoder session of one span of latents ``z (1, T, h, w, D)`` that chooses its ``quality`` stages of
         indices (:mod:`vqcodec.priors.rd_choice`; lambdas from the greedy quantizer's errors on a sample of ``z``).
         The coder walks it, or a caller does (tables, targets, push per step) to get the indices alone."""
@@ -216,7 +216,7 @@ class VQCodec(CodecModel):
             error -= codebooks[s][idx]
             errors.append(float(error.double().pow(2).sum(1).mean()))
         shape = (*z.shape[:-1], quality)
-        return prior.open_session(shape, choice=RDChoice(z, rd_lambdas(errors, z.shape[-1], weight)))
+        return prior.open_session(shape, choice=RDChoice(z, rd_lambdas(errors, z.shape[-1], weight, power)))
 
     def check(self, fields: KindFields, precision: int, grid: tuple[int, ...], quality: int, group: int) -> None:
         prior = self._prior()
