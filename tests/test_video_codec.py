@@ -161,3 +161,17 @@ def test_coding_reports_its_progress(tiny_framewise_codec_path: Path) -> None:
     heard.clear()
     vqcodec.decompress(data, model)
     assert not heard  # nobody listens outside the block
+
+
+def test_chosen_indices_report_one_task_that_never_goes_back(tiny_framewise_codeword_path: Path) -> None:
+    """The encoder that chooses its indices runs the networks and the coder span by span: one progress task."""
+    from vqcodec.progress import listening
+
+    model = load_model(tiny_framewise_codeword_path)
+    heard: list[tuple[str, float]] = []
+    frames = torch.randint(0, 256, (3, 9, 16, 16), dtype=torch.uint8)  # 5 spans of 2 frames (the tiny prior's span)
+    with listening(lambda task, fraction: heard.append((task, fraction))):
+        vqcodec.compress(Video(frames, Fraction(25)), model, 2)
+    assert {t for t, _ in heard} == {"encoder"}
+    fractions = [f for _, f in heard]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and len(fractions) >= 5

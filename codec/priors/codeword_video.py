@@ -19,6 +19,9 @@ files take ``T S`` steps of a few small matrix products instead of a network pas
 ``vq-video`` card), and the residual is better predicted from the previous frame's continuous latent than from its
 indices.
 
+The encoder may choose the indices it codes from each step's tables (``open_session(..., choice=...)``,
+:mod:`vqcodec.priors.rd_choice`); the decoder is the same either way.
+
 Config: ``channels`` is the codeword dimension ``D``, ``kernel_size`` the spatial window ``k``; ``context_stages``
 must be 0 (every stage uses its context: a stage's sums are the next frame's context).
 """
