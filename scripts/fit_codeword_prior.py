@@ -97,6 +97,8 @@ def video_clips(codec: VQCodec, data: Path, frames: int, rd_weight: float = 0.0,
 
     if frames > VIDEO_HELD[1][1]:
         raise SystemExit(f"error: --frames {frames} would train on the held-out end of bikes")
+    if rd_weight > 0 and (not isinstance(codec.prior, CodewordVideoPrior) or codec.prior.span != span):
+        raise SystemExit(f"error: --rd-weight needs a base with a video codeword prior coding spans of {span} frames")
     return [clip(*c) for c in VIDEO_TRAIN], [clip(*c) for c in VIDEO_HELD]
 
 

@@ -4,6 +4,8 @@ was chosen decodes (checksum included) in spans, and the bytes do not depend on 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
 import torch
@@ -13,6 +15,7 @@ from vqcodec.config import PriorConfig
 from vqcodec.entropy import decode_indices
 from vqcodec.entropy import fixed_point as fx
 from vqcodec.entropy.coder import encode_chosen, slabs, symbol_checksum
+from vqcodec.entropy.session import LogitSession
 from vqcodec.entropy.tables import quantize_logits
 from vqcodec.priors import CodewordVideoPrior, build_prior
 from vqcodec.priors.rd_choice import RDChoice, choose, rd_lambdas
@@ -38,7 +41,7 @@ def _code(prior: CodewordVideoPrior, z: torch.Tensor, lam: float, stages: int = 
     spans = slabs(z.shape[1], prior.span, 1)
     results = []
 
-    def sessions():  # type: ignore[no-untyped-def]
+    def sessions() -> Iterator[LogitSession]:
         for lo, hi in spans:
             session = prior.open_session((1, hi - lo, *shape[2:]), choice=RDChoice(z[:, lo:hi], (lam,) * stages))
             yield session
@@ -116,16 +119,23 @@ def test_one_frame_one_stage_never_costs_more_bits_than_the_nearest_codewords() 
 
 
 def test_chosen_bytes_do_not_depend_on_the_thread_count() -> None:
+    """Given the latents: frames of 48000 positions, so the products and reductions do run on two threads."""
     prior = _prior(span=2)
     torch.manual_seed(5)
-    z = torch.randn(1, 5, 9, 11, D)
+    z = torch.randn(1, 3, 200, 240, D)
     first = _code(prior, z, 0.3)
     torch.set_num_threads(2)
     assert _code(prior, z, 0.3)[:3] == first[:3]
 
 
-def test_latents_must_fit_the_grid() -> None:
+def test_latents_must_fit_the_grid_and_weights_be_sane() -> None:
     prior = _prior()
+    with pytest.raises(ValueError, match="not both"):
+        prior.open_session((1, 2, 3, 3, S), indices=torch.zeros(1, 2, 3, 3, S, dtype=torch.int64),
+                           choice=RDChoice(torch.zeros(1, 2, 3, 3, D), (0.1, 0.1)))
+    for weight, power in ((-1.0, 0.5), (1.0, -0.5)):
+        with pytest.raises(ValueError, match=">= 0"):
+            rd_lambdas([2.0, 1.0], D, weight, power)
     with pytest.raises(ValueError, match="do not fit"):
         prior.open_session((1, 2, 3, 3, S), choice=RDChoice(torch.zeros(1, 2, 3, 4, D), (0.1, 0.1)))
     with pytest.raises(ValueError, match="do not fit"):

@@ -175,3 +175,23 @@ def test_chosen_indices_report_one_task_that_never_goes_back(tiny_framewise_code
     assert {t for t, _ in heard} == {"encoder"}
     fractions = [f for _, f in heard]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0 and len(fractions) >= 5
+
+
+def test_the_codeword_video_model_codes_greedy_or_chosen_indices(tiny_framewise_codeword_path: Path) -> None:
+    """rd_weight 0 codes the greedy quantizer's indices, a positive weight the chosen ones (fewer bits); both
+    decode through the same path; a weight that is not a finite non-negative number is refused."""
+    from vqcodec.api import codec_of
+
+    model = load_model(tiny_framewise_codeword_path)
+    codec = codec_of(model, "video")
+    torch.manual_seed(11)
+    frames = torch.randint(0, 256, (1, 3, 5, 16, 16), dtype=torch.uint8)
+    greedy = codec.compress(frames, 2, group=1, rd_weight=0.0)
+    chosen = codec.compress(frames, 2, group=1, rd_weight=1e4)  # the tiny random model needs a large weight
+    assert chosen.estimated_bits < greedy.estimated_bits
+    greedy_indices = codec.decode_indices(codec.encode_indices(frames, 2))
+    assert torch.equal(codec.decompress(greedy), greedy_indices)
+    assert codec.decompress(chosen).shape == greedy_indices.shape
+    for bad in (-1.0, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="finite and >= 0"):
+            codec.compress(frames, 2, group=1, rd_weight=bad)

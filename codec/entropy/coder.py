@@ -126,10 +126,11 @@ SLACK_BITS = 96
 
 
 def decode_session(payload: bytes, sessions: TableSession | Iterable[TableSession], task: str | None = None,
-                   count: int = 1) -> list[Tensor]:
+                   count: int = 1, sink: Callable[[int, Tensor], None] | None = None) -> list[Tensor]:
     """Decode a payload written by :func:`encode_session` with decoder sessions of the same schedules, in the same
-    order; returns each session's result. ``task``: report progress under this name (``vqcodec.progress``), the
-    sessions being ``count`` equal parts of the work.
+    order; returns each session's result, or hands it to ``sink(i, result)`` as soon as session ``i`` is done and
+    returns nothing (the caller keeps what it needs, not every session's result at once). ``task``: report progress
+    under this name (``vqcodec.progress``), the sessions being ``count`` equal parts of the work.
 
     The information of the decoded symbols (``sum -log2 p``) can never exceed the payload's bits: decoding stops
     with an error as soon as it does, so a short or forged payload cannot make the decoder run through a large
@@ -149,15 +150,17 @@ def decode_session(payload: bytes, sessions: TableSession | Iterable[TableSessio
     results: list[Tensor] = []
     caller = torch.get_num_threads()
     with torch.no_grad(), torch_threads(CODING_THREADS):
-        for session in [sessions] if isinstance(sessions, TableSession) else sessions:
-            done = len(results)
+        for done, session in enumerate([sessions] if isinstance(sessions, TableSession) else sessions):
             tick = None if task is None or not progress.active() else (
                 lambda part: progress.report(task, (done + part) / max(count, done + 1)))
             with torch_threads(caller if session.wide else CODING_THREADS):
                 _decode_steps(decoder, session, budget, tick)
-            results.append(session.result())
+            if sink is None:
+                results.append(session.result())
+            else:
+                sink(done, session.result())
             if task is not None:
-                progress.report(task, len(results) / max(count, len(results)))
+                progress.report(task, (done + 1) / max(count, done + 1))
             del session  # before the next session is made: one session's caches in memory at a time
     if not decoder.maybe_exhausted():
         raise CorruptStreamError("payload does not end where the last symbol does (truncated or corrupted)")
@@ -286,8 +289,12 @@ def decode_indices(
             with torch_threads(CODING_THREADS):
                 yield prior.open_session((shape[0], hi - lo, *shape[2:]), tile, chunk, None)
 
-    parts = decode_session(payload, sessions(), "prior", len(spans))
-    result = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+    result = torch.empty(shape, dtype=torch.int64)
+
+    def keep(i: int, part: Tensor) -> None:  # into its place: no list of parts and their concatenation at once
+        result[:, spans[i][0]: spans[i][1]] = part
+
+    decode_session(payload, sessions(), "prior", len(spans), keep)
     if checksum is not None and symbol_checksum(result) != checksum:
         raise DesyncError("decoded indices fail the symbol checksum (corrupt payload or encoder/decoder desync)")
     return result

@@ -157,6 +157,8 @@ class VQCodec(CodecModel):
         prior = self._prior()
         if rd_weight is None:
             rd_weight = rd_choice.RD_WEIGHT
+        if not 0 <= rd_weight < float("inf"):
+            raise ValueError(f"the rate-distortion weight must be finite and >= 0 (0: greedy indices), not {rd_weight}")
         if isinstance(prior, CodewordVideoPrior) and self.config.model.net.frame_wise and rd_weight > 0:
             return self._compress_chosen(x, quality, tiling, group, rd_weight)
         indices = self.encode_indices(x, quality, tiling)
@@ -213,9 +215,9 @@ class VQCodec(CodecModel):
         codebooks = core.codebooks()
         # the greedy error is a mean: every RD_SAMPLE-th vector in (B, T, h, w) order will do, gathered from the view
         every = torch.arange(0, z[..., 0].numel(), RD_SAMPLE)
-        flat = z[tuple(torch.unravel_index(every, z.shape[:-1]))]  # (N / RD_SAMPLE, D), a copy of the sample only
-        error, errors = flat.clone(), []
-        for s, idx in enumerate(core.encode(flat, stages=quality).unbind(1)):
+        error = z[tuple(torch.unravel_index(every, z.shape[:-1]))]  # (N / RD_SAMPLE, D), a copy of the sample only
+        errors: list[float] = []
+        for s, idx in enumerate(core.encode(error, stages=quality).unbind(1)):  # indices first, then error in place
             error -= codebooks[s][idx]
             errors.append(float(error.double().pow(2).sum(1).mean()))
         shape = (*z.shape[:-1], quality)

@@ -126,6 +126,8 @@ class CodewordVideoPrior(CodewordBase):
                              f"frame, not {shape[0]} x {shape[2]} x {shape[3]}")
         if indices is not None:
             self.check_indices(indices)
+            if choice is not None:
+                raise ValueError("an encoder session codes given indices or chooses them, not both")
         if choice is not None and (tuple(choice.latents.shape) != (*shape[:-1], self.config.channels)
                                    or len(choice.lams) != shape[-1]):
             raise ValueError(f"latents {tuple(choice.latents.shape)} and {len(choice.lams)} lambdas do not fit a "

@@ -57,6 +57,8 @@ def rd_lambdas(errors: Sequence[float], dim: int, weight: float = RD_WEIGHT, pow
     """``lambda_s = weight 2 ln 2 / dim E_q (E_s / E_q)^power`` for ``errors = (E_1 .. E_q)``, the greedy quantizer's
     mean squared error per vector after each coded stage; each rounded to 4 significant digits, so the same latents
     give the same values on any thread count."""
+    if power < 0 or weight < 0:
+        raise ValueError(f"weight and power must be >= 0, not {weight} and {power}")
     last = errors[-1]
     out = []
     for e in errors:
@@ -83,8 +85,8 @@ def choose(freq: np.ndarray, precision: int, residual: Tensor, codewords: Tensor
 
 @functools.cache
 def _code_lengths(precision: int) -> np.ndarray:
-    """``precision - log2 f`` for every table entry ``f`` in ``[0, 2**precision]`` (a table lookup: the same bits on
-    any machine and thread count; entry 0 never occurs)."""
+    """``precision - log2 f`` for every table entry ``f`` in ``[0, 2**precision]`` (a table lookup, made once: the
+    same values at any thread count; entry 0 never occurs)."""
     return precision - np.log2(np.arange((1 << precision) + 1, dtype=np.float64).clip(1.0))
 
 
