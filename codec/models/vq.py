@@ -118,9 +118,9 @@ class VQCodec(CodecModel):
     @torch.no_grad()
     def decode_indices(self, indices: Tensor, device: torch.device | str = "cpu",
                        tiling: Tiling | None = None, pixels: bool = False) -> Tensor:
-        """``x_hat (1, C, *grid)`` from indices ``(1, *grid/s, q)``, the networks on ``device``: codewords and
-        decoder tile by tile; with ``pixels`` each tile becomes uint8 pixels on the CPU as it is made (the speech
-        synthesizer runs on the CPU: its output is the same on every device)."""
+        """``x_hat (1, C, *grid)`` from indices ``(1, *grid/s, q)`` (any integer dtype), the networks on ``device``:
+        codewords and decoder tile by tile; with ``pixels`` each tile becomes uint8 pixels on the CPU as it is made
+        (the speech synthesizer runs on the CPU: its output is the same on every device)."""
         vqvae = self.networks(device)
         stages = indices.shape[-1]
         grid = indices.movedim(-1, 1)  # (1, q, *latent grid): the tiler's channel layout
@@ -129,14 +129,14 @@ class VQCodec(CodecModel):
         if isinstance(decoder, SpeechDecoder):  # frame controls tile by tile into one phase-continuous synthesis
             synth = self.vqvae.decoder
             assert isinstance(synth, SpeechDecoder)
-            z_q = vqvae.quantizer.decode(indices.to(device), stages=stages)
+            z_q = vqvae.quantizer.decode(indices.to(device).long(), stages=stages)
             stream = synth.stream(z_q.shape[0], SYNTH_CHUNK_FRAMES)
             pieces = tiled_pieces(decoder.decode_controls, z_q, plan, up=self.config.model.net.strides[1])
             wave = torch.cat([*(stream.push(c.cpu()) for c in pieces), stream.finish()], dim=-1)
             return wave[..., : z_q.shape[-1] * vqvae.stride]
 
         def tile_decode(tile: Tensor) -> Tensor:  # (1, q, *tile) -> (1, C, *tile*s)
-            x_hat = decoder(vqvae.quantizer.decode(tile.movedim(1, -1).to(device), stages=stages))
+            x_hat = decoder(vqvae.quantizer.decode(tile.movedim(1, -1).to(device).long(), stages=stages))
             return to_pixels(x_hat) if pixels else x_hat
 
         return tiled_apply(tile_decode, grid, plan, up=self.strides, task="decoder")
@@ -252,8 +252,16 @@ class VQCodec(CodecModel):
             raise CorruptStreamError(f"expected 1 payload section, found {len(enc.sections)}")
         indices = decode_indices(enc.sections[0], self._prior(), f.indices_shape, f.tile_shape,
                                  checksum=f.symbol_crc, group=f.tile_group)
+        indices = indices.to(_index_dtype(f.codebook_size))  # held while the decoder runs: 1/8 of int64 at K 256
         release_freed_memory()  # the prior sessions' heap, before the decoder's output is allocated
         return self.decode_indices(indices, device, tiling, pixels)
+
+
+def _index_dtype(codebook_size: int) -> torch.dtype:
+    """The smallest integer dtype that holds every index in ``[0, codebook_size)``."""
+    if codebook_size <= 256:
+        return torch.uint8
+    return torch.int16 if codebook_size <= 1 << 15 else torch.int32
 
 
 def _whole(x: Tensor, scale: tuple[int, ...] | None = None) -> Tiling:
