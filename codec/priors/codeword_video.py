@@ -37,7 +37,7 @@ from vqcodec.entropy import fixed_point as fx
 from vqcodec.entropy.session import LogitSession
 from vqcodec.entropy.tables import LOGIT_BITS
 from vqcodec.priors.codeword import METRIC_LIMIT, CodewordBase, metric_logits
-from vqcodec.priors.rd_choice import RDChoice, choose, latent_integers
+from vqcodec.priors.rd_choice import RDChoice, choose
 from vqcodec.priors.tiling import check_shape
 
 MODES = 2
@@ -145,7 +145,9 @@ class CodewordVideoSession(LogitSession):
                  choice: RDChoice | None = None) -> None:
         self._shape, self.precision = shape, prior.config.precision
         self._choice, self._freq = choice, None
+        self._frame: tuple[int, Tensor] | None = None  # (t, frame t's latents as integers): made once per frame
         self._ints, self._gamma = prior.integer_form(), prior.integer_copy()
+        self._norms = None if choice is None else self._ints[0].pow(2).sum(-1)  # (S, K) ||c||^2 of the choice
         k, d = prior.config.kernel_size, prior.config.channels
         # W (C, 2, 2 k^2 D, D) as (C, 2, part, D, k^2 D): one product per window (see _add_window), made once
         self._window = self._ints[1].unflatten(2, (2, k * k, d)).permute(0, 1, 2, 4, 3, 5).flatten(-2).contiguous()
@@ -211,9 +213,13 @@ class CodewordVideoSession(LogitSession):
         if self._choice is not None:
             if self._freq is None:
                 raise RuntimeError("targets() chooses from the step's tables: call tables() first")
-            z = latent_integers(self._choice.latents[:, t])  # (B, H, W, D)
+            if self._frame is None or self._frame[0] != t:
+                self._frame = t, fx.quantize_act(self._choice.latents[:, t])  # (B, H, W, D)
+            z = self._frame[1]
             residual = (z - self._q[:, s - 1]).reshape(-1, z.shape[-1])  # slot -1: the zero stage below stage 0
-            chosen = choose(self._freq, self.precision, residual, self._ints[0][s], self._choice.lams[s])
+            assert self._norms is not None
+            chosen = choose(self._freq, self.precision, residual, self._ints[0][s], self._choice.lams[s],
+                            self._norms[s])
             self._freq = None
             return chosen
         if self._known is None:

@@ -67,7 +67,8 @@ def rd_lambdas(errors: Sequence[float], dim: int, weight: float = RD_WEIGHT, pow
     return tuple(out)
 
 
-def choose(freq: np.ndarray, precision: int, residual: Tensor, codewords: Tensor, lam: float) -> Tensor:
+def choose(freq: np.ndarray, precision: int, residual: Tensor, codewords: Tensor, lam: float,
+           norms: Tensor | None = None) -> Tensor:
     """Symbols ``(N,)`` int64 minimizing squared distance plus ``lam`` times the code length.
 
     Args:
@@ -75,10 +76,13 @@ def choose(freq: np.ndarray, precision: int, residual: Tensor, codewords: Tensor
         residual: ``(N, D)`` the residual left for this stage, integers at activation scale (float64).
         codewords: ``(K, D)`` this stage's codewords, integers at activation scale (float64).
         lam: squared latent distance (float units) per bit.
+        norms: ``(K,)`` the codewords' squared norms, when the caller keeps them (computed otherwise).
     """
     r = residual.double()
     # ||r - c||^2 - ||r||^2, exact integers (the sums of products stay below 2**53 in any order)
-    cost = torch.addmm((codewords * codewords).sum(1)[None], r, codewords.T, alpha=-2.0).numpy()
+    if norms is None:
+        norms = (codewords * codewords).sum(1)
+    cost = torch.addmm(norms[None], r, codewords.T, alpha=-2.0).numpy()
     cost += (lam * float(1 << (2 * fx.ACT_BITS))) * _code_lengths(precision).take(freq)
     return torch.from_numpy(cost.argmin(1))
 
@@ -88,8 +92,3 @@ def _code_lengths(precision: int) -> np.ndarray:
     """``precision - log2 f`` for every table entry ``f`` in ``[0, 2**precision]`` (a table lookup, made once: the
     same values at any thread count; entry 0 never occurs)."""
     return precision - np.log2(np.arange((1 << precision) + 1, dtype=np.float64).clip(1.0))
-
-
-def latent_integers(z: Tensor) -> Tensor:
-    """Float latents -> integers at activation scale (float64, clamped like the sessions' sums)."""
-    return fx.quantize_act(z)
